@@ -1,0 +1,78 @@
+// swift-tools-version:6.0
+//
+// NeuronInspect: trojan-backdoor detection for image classifiers, on a CPU engine written in Swift.
+//
+// Kernel build flags (see README "Build flavours"):
+//   * The compute modules (NITensor, NINetwork) are always compiled with -Ounchecked, also inside a debug
+//     `swift test`, so end-to-end tests run at full speed.
+//   * Portable default on x86_64: `-target-cpu haswell` (AVX2 + FMA: any Intel Haswell / AMD Zen or newer).
+//     Without a target CPU, Swift lowers SIMD fused multiply-adds to scalar `fmaf` calls (100x slower).
+//   * Native build: `NEURONINSPECT_TARGET_CPU=native swift build -c release` (or any LLVM CPU name, e.g.
+//     znver4). On AVX-512 CPUs this also selects the wider GEMM micro-kernel (`-D NI_AVX512`).
+import PackageDescription
+import Foundation
+
+let env = ProcessInfo.processInfo.environment
+#if arch(x86_64)
+let targetCPU = env["NEURONINSPECT_TARGET_CPU"] ?? "haswell"
+#else
+let targetCPU = env["NEURONINSPECT_TARGET_CPU"] ?? ""
+#endif
+
+func hostHasAVX512() -> Bool {
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+    return info.contains(" avx512f ") || info.contains(" avx512f\n")
+}
+
+let avx512CPUs: Set<String> = ["znver4", "znver5", "skylake-avx512", "icelake-server", "icelake-client",
+                               "sapphirerapids", "cascadelake", "cooperlake", "tigerlake", "x86-64-v4"]
+let wideKernel = avx512CPUs.contains(targetCPU) || (targetCPU == "native" && hostHasAVX512())
+
+var kernelFlags = ["-Ounchecked"]
+if !targetCPU.isEmpty { kernelFlags += ["-target-cpu", targetCPU] }
+if wideKernel { kernelFlags += ["-D", "NI_AVX512"] }
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(kernelFlags)]
+
+let package = Package(
+    name: "NeuronInspect",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "neuroninspect", targets: ["neuroninspect"]),
+        .library(name: "NeuronInspect", targets: ["NITensor", "NINetwork", "NIDatasets", "NIONNX"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+    ],
+    targets: [
+        // System libraries that ship with the image (zlib for gzip'd IDX, libpng for PNG folders).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+
+        // Tensor core: storage, GEMM (fast + reference), im2col, element-wise kernels, parallel loops.
+        .target(name: "NITensor", swiftSettings: kernelSettings),
+        // Layers (forward, backward, rectified backward), models, losses, optimisers, trainer.
+        .target(name: "NINetwork", dependencies: ["NITensor"], swiftSettings: kernelSettings),
+        // Datasets: MNIST IDX, GTSRB official layout, image folders (PNG/PPM).
+        .target(name: "NIDatasets", dependencies: ["NITensor", "CZlib", "CPNG"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
+        // ONNX model files: protobuf bindings generated from onnx.proto, export and import.
+        .target(name: "NIONNX", dependencies: ["NITensor", "NINetwork",
+                                               .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Benchmarks printed by `neuroninspect bench`, with PyTorch's figures from the same run.
+        .target(name: "NIBenchmarks", dependencies: ["NITensor", "NINetwork"], swiftSettings: kernelSettings),
+        // The command-line tool: a thin shell over the library.
+        .executableTarget(name: "neuroninspect", dependencies: [
+            "NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIBenchmarks",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "NITensorTests", dependencies: ["NITensor"]),
+        .testTarget(name: "NINetworkTests", dependencies: ["NINetwork", "NITensor"]),
+        .testTarget(name: "NIDatasetsTests", dependencies: ["NIDatasets", "NITensor"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "NIONNXTests", dependencies: ["NIONNX", "NINetwork", "NITensor"],
+                    resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

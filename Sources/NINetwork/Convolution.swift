@@ -1,0 +1,178 @@
+import NITensor
+
+/// 2-D convolution (cross-correlation, as in PyTorch and ONNX `Conv` with group 1, dilation 1):
+///
+///     y[n,o,i,j] = b[o] + Σ_{c,u,v} W[o,c,u,v] · x[n, c, i·s_h + u - p_top, j·s_w + v - p_left]
+///
+/// Lowered to GEMM per image: `Y[Cout, OH·OW] = W[Cout, C·kh·kw] · col(x)`. Backward:
+/// `dW += dY · colᵀ`, `db += Σ dY`, `dx = col2im(Wᵀ · dY)`. Convolution is linear in x, so the rectified
+/// backward equals the exact input gradient. The batch is split across cores, one image per GEMM.
+public final class Conv2D: Layer {
+    public let kind = "Conv"
+    public let inChannels, outChannels, kernelH, kernelW, strideH, strideW: Int
+    public let padTop, padLeft, padBottom, padRight: Int
+    /// `[Cout, Cin, kh, kw]`
+    public let weight: Parameter
+    /// `[Cout]`
+    public let bias: Parameter
+
+    private var input: Tensor?
+    private var geometry: ConvGeometry?
+    private let output = Tensor(shape: [0])
+    private let dx = Tensor(shape: [0])
+    private let rdx = Tensor(shape: [0])
+    private var dcols = Scratch(), dws = Scratch()
+    private var workspaces: [GEMM.Workspace] = []
+
+    public init(inChannels: Int, outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0), name: String = "conv") {
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernelH = kernel.0; self.kernelW = kernel.1; self.strideH = stride.0; self.strideW = stride.1
+        self.padTop = padding.top; self.padLeft = padding.left; self.padBottom = padding.bottom; self.padRight = padding.right
+        weight = Parameter(name: "\(name).weight", shape: [outChannels, inChannels, kernel.0, kernel.1])
+        bias = Parameter(name: "\(name).bias", shape: [outChannels])
+    }
+
+    /// Square kernel, equal stride and symmetric padding.
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                            name: String = "conv") {
+        self.init(inChannels: inChannels, outChannels: outChannels, kernel: (kernel, kernel), stride: (stride, stride),
+                  padding: (padding, padding, padding, padding), name: name)
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+
+    func geometry(for s: [Int]) -> ConvGeometry {
+        ConvGeometry(channels: s[1], height: s[2], width: s[3], kernelH: kernelH, kernelW: kernelW,
+                     strideH: strideH, strideW: strideW, padTop: padTop, padLeft: padLeft,
+                     padBottom: padBottom, padRight: padRight)
+    }
+
+    public func outputShape(for s: [Int]) throws -> [Int] {
+        guard s.count == 4, s[1] == inChannels else {
+            throw ShapeError.mismatch(layer: "Conv(\(inChannels)->\(outChannels))", expected: "[N, \(inChannels), H, W]", got: s)
+        }
+        let g = geometry(for: s)
+        guard g.outHeight > 0, g.outWidth > 0 else {
+            throw ShapeError.mismatch(layer: "Conv \(kernelH)x\(kernelW)", expected: "spatial size >= kernel", got: s)
+        }
+        return [s[0], outChannels, g.outHeight, g.outWidth]
+    }
+
+    private func ensureWorkspaces(_ n: Int) {
+        while workspaces.count < n { workspaces.append(GEMM.Workspace()) }
+    }
+
+    public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
+        let g = geometry(for: x.shape)
+        geometry = g; input = x
+        let n = x.shape[0], ohw = g.outHeight * g.outWidth, k = g.patchSize
+        output.resize([n, outChannels, g.outHeight, g.outWidth])
+        let inStride = inChannels * g.height * g.width, outStride = outChannels * ohw
+        let w = weight.value.data, b = bias.value.data
+        let workers = Swift.min(Parallel.threadCount, n)
+        ensureWorkspaces(workers)
+        let y = output.data, xd = x.data
+        let oc = outChannels
+        Parallel.forEachChunk(n, chunks: workers) { t, range in
+            let ws = self.workspaces[t]
+            for i in range {
+                let yi = y + i * outStride
+                for o in 0..<oc { (yi + o * ohw).update(repeating: b[o], count: ohw) }
+                GEMM.sgemm(m: oc, n: ohw, k: k, a: w, lda: k, packer: Im2ColPacker(image: xd + i * inStride, geometry: g),
+                           beta: 1, c: yi, ldc: ohw, workspace: ws)
+            }
+        }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, parameterGradients: Bool, inputGradient: Bool) -> Tensor {
+        backwardImpl(dy, into: dx, parameterGradients: parameterGradients, inputGradient: inputGradient)
+    }
+
+    /// Linear in x: the rectified pass is the exact input gradient.
+    public func rectifiedBackward(_ dy: Tensor) -> Tensor {
+        backwardImpl(dy, into: rdx, parameterGradients: false, inputGradient: true)
+    }
+
+    /// The geometry under which the input gradient of a stride-1 convolution is itself a convolution of dY
+    /// with the flipped, transposed kernel (`pad' = k - 1 - pad`), or nil when that does not apply.
+    private func transposedGeometry(_ g: ConvGeometry) -> ConvGeometry? {
+        guard strideH == 1, strideW == 1, padTop < kernelH, padBottom < kernelH, padLeft < kernelW, padRight < kernelW else { return nil }
+        let t = ConvGeometry(channels: outChannels, height: g.outHeight, width: g.outWidth, kernelH: kernelH, kernelW: kernelW,
+                             padTop: kernelH - 1 - padTop, padLeft: kernelW - 1 - padLeft,
+                             padBottom: kernelH - 1 - padBottom, padRight: kernelW - 1 - padRight)
+        return t.outHeight == g.height && t.outWidth == g.width ? t : nil
+    }
+
+    /// `W'[c, o, u, v] = W[o, c, kh-1-u, kw-1-v]`, the kernel of the transposed convolution.
+    private let flipped = Tensor(shape: [0])
+    private func flipWeights() {
+        let khw = kernelH * kernelW
+        flipped.resize([inChannels, outChannels * khw])
+        let w = weight.value.data, f = flipped.data
+        for o in 0..<outChannels {
+            for c in 0..<inChannels {
+                let src = w + (o * inChannels + c) * khw, dst = f + (c * outChannels + o) * khw
+                for u in 0..<khw { dst[u] = src[khw - 1 - u] }
+            }
+        }
+    }
+
+    private func backwardImpl(_ dy: Tensor, into dx: Tensor, parameterGradients: Bool, inputGradient: Bool) -> Tensor {
+        guard let x = input, let g = geometry else { preconditionFailure("Conv2D.backward before forward") }
+        let n = x.shape[0], ohw = g.outHeight * g.outWidth, k = g.patchSize, oc = outChannels
+        let hw = g.height * g.width, inStride = inChannels * hw, outStride = oc * ohw
+        if inputGradient { dx.resize(x.shape) }
+        let workers = Swift.min(Parallel.threadCount, n)
+        ensureWorkspaces(workers)
+        let tg = inputGradient ? transposedGeometry(g) : nil
+        if tg != nil { flipWeights() }
+        for t in 0..<workers {
+            if inputGradient && tg == nil { _ = dcols.get(t, count: k * ohw) }
+            if parameterGradients { dws.get(t, count: oc * k + oc).zero() }
+        }
+        let w = weight.value.data, xd = x.data, dyd = dy.data, dxd = dx.data, fw = flipped.data
+        let cin = inChannels
+        Parallel.forEachChunk(n, chunks: workers) { t, range in
+            let ws = self.workspaces[t]
+            let dwPart = parameterGradients ? self.dws.get(t, count: oc * k + oc).data : w
+            for i in range {
+                let dyi = dyd + i * outStride
+                if parameterGradients {
+                    GEMM.sgemm(m: oc, n: k, k: ohw, a: dyi, lda: ohw,
+                               packer: Im2ColTransposedPacker(image: xd + i * inStride, geometry: g),
+                               beta: 1, c: dwPart, ldc: k, workspace: ws)
+                    let db = dwPart + oc * k
+                    for o in 0..<oc {
+                        var s: Float = 0
+                        let row = dyi + o * ohw
+                        for j in 0..<ohw { s += row[j] }
+                        db[o] += s
+                    }
+                }
+                guard inputGradient else { continue }
+                let dxi = dxd + i * inStride
+                if let tg {
+                    GEMM.sgemm(m: cin, n: hw, k: tg.patchSize, a: fw, lda: tg.patchSize,
+                               packer: Im2ColPacker(image: dyi, geometry: tg), beta: 0, c: dxi, ldc: hw, workspace: ws)
+                } else {
+                    let dcol = self.dcols.get(t, count: k * ohw).data
+                    GEMM.sgemm(transA: true, m: k, n: ohw, k: oc, a: w, lda: k, b: dyi, ldb: ohw,
+                               beta: 0, c: dcol, ldc: ohw, workspace: ws)
+                    dxi.update(repeating: 0, count: inStride)
+                    Im2Col.col2im(dcol, g, into: dxi)
+                }
+            }
+        }
+        if parameterGradients {
+            let gw = weight.grad.data, gb = bias.grad.data
+            for t in 0..<workers {
+                let part = dws.get(t, count: oc * k + oc).data
+                for j in 0..<(oc * k) { gw[j] += part[j] }
+                for o in 0..<oc { gb[o] += part[oc * k + o] }
+            }
+        }
+        return inputGradient ? dx : dy
+    }
+}

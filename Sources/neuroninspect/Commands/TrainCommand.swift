@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import NITensor
+import NINetwork
+import NIDatasets
+import NIONNX
+
+/// `neuroninspect train`: trains a classifier and writes it as ONNX plus a JSON report beside it.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train a classifier and save it as ONNX.")
+
+    @OptionGroup var data: DatasetOptions
+
+    @Option(help: "Architecture: mnist, gtsrb, gtsrb-dropout, or a spec such as \"input(1,28,28) conv(16,5,pad=2) relu maxpool(2) flatten dense(10)\".")
+    var arch: String
+
+    @Option(help: "Epochs.") var epochs: Int = 3
+    @Option(help: "Mini-batch size.") var batchSize: Int = 64
+    @Option(help: "Optimizer: sgd, adam or rmsprop.") var optimizer: String = "adam"
+    @Option(help: "Learning rate.") var lr: Float = 1e-3
+    @Option(help: "Multiply the learning rate by this factor every --lr-decay-every epochs.") var lrDecay: Float = 1
+    @Option(help: "Epochs between learning-rate decays (0: never).") var lrDecayEvery: Int = 0
+    @Flag(help: "Augment training batches (random shifts of 2 px, brightness/contrast jitter 0.2).") var augment = false
+    @Option(help: "Random seed (weights, shuffling, dropout).") var seed: UInt64 = 0
+    @Option(help: "Output ONNX file.") var out: String
+    @Option(help: "Checkpoint file (default: <out>.ckpt). A killed run resumes from it.") var checkpoint: String?
+
+    func run() throws {
+        guard let opt = OptimizerKind(rawValue: optimizer.lowercased()) else {
+            throw ValidationError("unknown optimizer '\(optimizer)': use sgd, adam or rmsprop")
+        }
+        guard epochs >= 1, batchSize >= 1, lr > 0 else { throw ValidationError("epochs, batch size and learning rate must be positive") }
+        let spec = try ArchitectureSpec.named(arch)
+        let model = try spec.build(seed: seed)
+        let t0 = monotonicSeconds()
+        let train = try data.load("train"), test = try data.load("test")
+        printErr("loaded \(train.count) training and \(test.count) test images in \(String(format: "%.1f", monotonicSeconds() - t0)) s")
+        guard train.sampleShape == model.inputShape else {
+            throw ValidationError("architecture expects input \(model.inputShape) but the dataset has \(train.sampleShape)")
+        }
+        guard train.classCount <= model.classCount else {
+            throw ValidationError("dataset has \(train.classCount) classes but the model outputs \(model.classCount)")
+        }
+        let config = TrainingConfig(epochs: epochs, batchSize: batchSize, optimizer: opt, learningRate: lr, lrDecay: lrDecay,
+                                    lrDecayEvery: lrDecayEvery, seed: seed, augmentation: augment ? Augmentation() : nil)
+        let outURL = URL(fileURLWithPath: out)
+        let trainer = Trainer(model: model, architecture: spec, config: config,
+                              checkpointURL: URL(fileURLWithPath: checkpoint ?? out + ".ckpt"))
+        var bar = ProgressLine()
+        trainer.onEvent = { event in
+            switch event {
+            case .resumed(let n): printErr("resuming from checkpoint: \(n) epoch(s) already done")
+            case let .batch(e, es, seen, total, loss, acc, ips):
+                bar.update(fraction: Double(seen) / Double(total),
+                           text: "epoch \(e)/\(es) loss \(String(format: "%.4f", loss)) acc \(String(format: "%.2f%%", acc * 100)) \(Int(ips)) img/s")
+                if seen >= total { bar.lastPlain = -1 }
+            case .epochDone(let r):
+                printErr("epoch \(r.epoch): loss \(String(format: "%.4f", r.loss)), train acc \(String(format: "%.2f%%", r.trainAccuracy * 100)), test acc \(r.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "-"), \(Int(r.imagesPerSecond)) img/s, \(String(format: "%.1f", r.seconds)) s, peak RSS \(MemoryStats.peakResidentBytes() >> 20) MiB")
+            }
+        }
+        let history = try trainer.fit(train: train, test: test)
+        let testAcc = history.last?.testAccuracy ?? Trainer.accuracy(of: model, on: test)
+        try ONNXExport.write(model, to: outURL, architecture: spec,
+                             metadata: ["neuroninspect.dataset": data.dataset.rawValue, "neuroninspect.seed": String(seed)])
+        let report = TrainingReport(model: outURL.lastPathComponent, dataset: data.dataset.rawValue, architecture: spec.text,
+                                    config: config, trainImages: train.count, testImages: test.count,
+                                    cleanAccuracy: testAcc, history: history,
+                                    peakResidentMiB: MemoryStats.peakResidentBytes() >> 20)
+        try writeJSON(report, to: outURL.deletingPathExtension().appendingPathExtension("json"))
+        print("wrote \(out): clean test accuracy \(String(format: "%.2f%%", testAcc * 100)) on \(test.count) images")
+    }
+}
+
+/// The JSON written beside a trained model.
+struct TrainingReport: Codable {
+    var model: String
+    var dataset: String
+    var architecture: String
+    var config: TrainingConfig
+    var trainImages: Int
+    var testImages: Int
+    var cleanAccuracy: Float
+    var history: [EpochRecord]
+    var peakResidentMiB: Int
+}
+
+func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+    let e = JSONEncoder()
+    e.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try AtomicFile.write(try e.encode(value), to: url)
+}

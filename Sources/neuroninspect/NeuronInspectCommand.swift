@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `neuroninspect` command: a thin shell over the library modules.
+@main
+struct NeuronInspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "neuroninspect",
+        abstract: "Detect trojan backdoors in image classifiers from clean images (NeuronInspect), on a Swift CPU engine.",
+        subcommands: [TrainCommand.self, EvaluateCommand.self, BenchCommand.self])
+}
