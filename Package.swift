@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "NINetworkTests", dependencies: ["NINetwork", "NITensor"]),
         .testTarget(name: "NIDatasetsTests", dependencies: ["NIDatasets", "NITensor"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["neuroninspect", "NITensor", "NINetwork", "NIDatasets", "NIONNX"]),
         .testTarget(name: "NIONNXTests", dependencies: ["NIONNX", "NINetwork", "NITensor"],
                     resources: [.copy("Fixtures")]),
     ],
