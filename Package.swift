@@ -7,8 +7,10 @@
 //     `swift test`, so end-to-end tests run at full speed.
 //   * Portable default on x86_64: `-target-cpu haswell` (AVX2 + FMA: any Intel Haswell / AMD Zen or newer).
 //     Without a target CPU, Swift lowers SIMD fused multiply-adds to scalar `fmaf` calls (100x slower).
+//   * The GEMM micro-kernel is chosen at run time: the 6x32 AVX-512 kernel (module NIKernelsAVX512, the only
+//     code compiled for AVX-512) when the CPU has AVX-512F, else the portable 6x16 kernel.
 //   * Native build: `NEURONINSPECT_TARGET_CPU=native swift build -c release` (or any LLVM CPU name, e.g.
-//     znver4). On AVX-512 CPUs this also selects the wider GEMM micro-kernel (`-D NI_AVX512`).
+//     znver4) compiles the other compute code for this CPU too.
 import PackageDescription
 import Foundation
 
@@ -19,19 +21,15 @@ let targetCPU = env["NEURONINSPECT_TARGET_CPU"] ?? "haswell"
 let targetCPU = env["NEURONINSPECT_TARGET_CPU"] ?? ""
 #endif
 
-func hostHasAVX512() -> Bool {
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
-    return info.contains(" avx512f ") || info.contains(" avx512f\n")
-}
-
-let avx512CPUs: Set<String> = ["znver4", "znver5", "skylake-avx512", "icelake-server", "icelake-client",
-                               "sapphirerapids", "cascadelake", "cooperlake", "tigerlake", "x86-64-v4"]
-let wideKernel = avx512CPUs.contains(targetCPU) || (targetCPU == "native" && hostHasAVX512())
-
 var kernelFlags = ["-Ounchecked"]
 if !targetCPU.isEmpty { kernelFlags += ["-target-cpu", targetCPU] }
-if wideKernel { kernelFlags += ["-D", "NI_AVX512"] }
 let kernelSettings: [SwiftSetting] = [.unsafeFlags(kernelFlags)]
+#if arch(x86_64)
+// Only the AVX-512 micro-kernel is compiled for AVX-512; GEMM calls it after a run-time CPU check.
+let avx512Settings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"])]
+#else
+let avx512Settings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+#endif
 
 let package = Package(
     name: "NeuronInspect",
@@ -50,7 +48,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
         // Tensor core: storage, GEMM (fast + reference), im2col, element-wise kernels, parallel loops.
-        .target(name: "NITensor", swiftSettings: kernelSettings),
+        .target(name: "NIKernelsAVX512", swiftSettings: avx512Settings),
+        .target(name: "NITensor", dependencies: ["NIKernelsAVX512"], swiftSettings: kernelSettings),
         // Layers (forward, backward, rectified backward), models, losses, optimisers, trainer.
         .target(name: "NINetwork", dependencies: ["NITensor"], swiftSettings: kernelSettings),
         // Datasets: MNIST IDX, GTSRB official layout, image folders (PNG/PPM).
@@ -68,7 +67,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "NITensorTests", dependencies: ["NITensor"]),
-        .testTarget(name: "NINetworkTests", dependencies: ["NINetwork", "NITensor"]),
+        .testTarget(name: "NINetworkTests", dependencies: ["NINetwork", "NITensor", "NIDatasets"]),
         .testTarget(name: "NIDatasetsTests", dependencies: ["NIDatasets", "NITensor"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["neuroninspect", "NITensor", "NINetwork", "NIDatasets", "NIONNX"]),

@@ -1,8 +1,8 @@
-/// Which GEMM micro-kernel this build carries (set by the package's kernel flags).
+import NITensor
+
+/// Which GEMM micro-kernel runs (chosen at run time from the CPU's features).
 public enum BuildInfo {
-    #if NI_AVX512
-    public static let kernelFlavour = "AVX-512 (6x32 micro-kernel)"
-    #else
-    public static let kernelFlavour = "portable (6x16 micro-kernel; AVX2+FMA on x86-64)"
-    #endif
+    public static var kernelFlavour: String {
+        GEMM.kernel == .avx512 ? "AVX-512 6x32 micro-kernel (run-time dispatch)" : "portable 6x16 micro-kernel (AVX2+FMA on x86-64)"
+    }
 }

@@ -21,7 +21,9 @@ public final class Conv2D: Layer {
     private let output = Tensor(shape: [0])
     private let dx = Tensor(shape: [0])
     private let rdx = Tensor(shape: [0])
-    private var dcols = Scratch(), dws = Scratch()
+    private var dcols = Scratch(), dws = Scratch(), pads = Scratch(), exts = Scratch()
+    private var tapOffsets: [Int] = []
+    private var tapSpan = 0
     private var workspaces: [GEMM.Workspace] = []
 
     public init(inChannels: Int, outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
@@ -74,6 +76,20 @@ public final class Conv2D: Layer {
         ensureWorkspaces(workers)
         let y = output.data, xd = x.data
         let oc = outChannels
+        if strideH == 1 && strideW == 1 {
+            let pg = PaddedGrid(g)
+            for t in 0..<workers { _ = pads.get(2 * t, count: pg.bufferSize(channels: inChannels)); _ = exts.get(t, count: oc * pg.extended) }
+            Parallel.forEachChunk(n, chunks: workers) { t, range in
+                let xp = self.pads.get(2 * t, count: pg.bufferSize(channels: self.inChannels)).data
+                let ext = self.exts.get(t, count: oc * pg.extended).data
+                for i in range {
+                    pg.pad(xd + i * inStride, channels: self.inChannels, into: xp)
+                    pg.convolve(padded: xp, channels: self.inChannels, weights: w, outChannels: oc,
+                                bias: b, extended: ext, output: y + i * outStride, workspace: self.workspaces[t])
+                }
+            }
+            return output
+        }
         Parallel.forEachChunk(n, chunks: workers) { t, range in
             let ws = self.workspaces[t]
             for i in range {
@@ -134,6 +150,72 @@ public final class Conv2D: Layer {
         }
         let w = weight.value.data, xd = x.data, dyd = dy.data, dxd = dx.data, fw = flipped.data
         let cin = inChannels
+        if strideH == 1 && strideW == 1, let tg {
+            // Padded-grid path: dW by streaming dot products over shifted rows, dX as a convolution of dY.
+            let pg = PaddedGrid(g), tpg = PaddedGrid(tg)
+            // dW streams over groups of `group` images laid side by side ([c][image][plane]), so the
+            // reduction is long even when the spatial size is small.
+            let group = Swift.max(1, Swift.min(2048 / pg.plane, (n + workers - 1) / workers))
+            let mRows = (oc + DotGEMM.rowMultiple - 1) / DotGEMM.rowMultiple * DotGEMM.rowMultiple
+            let span = group * pg.plane, nPad = (span + 15) / 16 * 16
+            let xBuf = cin * span + 16 + nPad, dBuf = tpg.bufferSize(channels: oc)
+            let extCount = Swift.max(mRows * nPad, cin * tpg.extended)
+            if parameterGradients && (tapOffsets.count != k || tapSpan != span) {
+                tapSpan = span
+                tapOffsets = (0..<k).map { r in
+                    let khw = kernelH * kernelW, c = r / khw, ky = (r % khw) / kernelW, kx = r % kernelW
+                    return c * span + ky * pg.paddedWidth + kx
+                }
+            }
+            for t in 0..<workers {
+                _ = pads.get(2 * t, count: xBuf); _ = pads.get(2 * t + 1, count: dBuf); _ = exts.get(t, count: extCount)
+            }
+            let ohh = g.outHeight, oww = g.outWidth, plane = pg.plane, wp = pg.paddedWidth
+            tapOffsets.withUnsafeBufferPointer { offsets in
+                Parallel.forEachChunk(n, chunks: workers) { t, range in
+                    let ws = self.workspaces[t]
+                    let ext = self.exts.get(t, count: extCount).data
+                    if parameterGradients {
+                        let dwPart = self.dws.get(t, count: oc * k + oc).data
+                        let xp = self.pads.get(2 * t, count: xBuf).data
+                        var start = range.lowerBound
+                        while start < range.upperBound {
+                            let members = Swift.min(group, range.upperBound - start)
+                            xp.update(repeating: 0, count: xBuf)
+                            ext.update(repeating: 0, count: mRows * nPad)
+                            for gi in 0..<members {
+                                let i = start + gi
+                                pg.pad(xd + i * inStride, channels: cin, into: xp + gi * plane, channelStride: span)
+                                let dyi = dyd + i * outStride
+                                for o in 0..<oc {
+                                    for oy in 0..<ohh {
+                                        (ext + o * nPad + gi * plane + oy * wp).update(from: dyi + o * ohw + oy * oww, count: oww)
+                                    }
+                                }
+                                let db = dwPart + oc * k
+                                for o in 0..<oc {
+                                    var s: Float = 0
+                                    let row = dyi + o * ohw
+                                    for j in 0..<ohw { s += row[j] }
+                                    db[o] += s
+                                }
+                            }
+                            DotGEMM.accumulate(m: oc, n: nPad, a: ext, lda: nPad, b: xp, bOffsets: offsets.baseAddress!,
+                                               columns: k, zeroOffset: cin * span + 16, c: dwPart, ldc: k)
+                            start += members
+                        }
+                    }
+                    if inputGradient {
+                        let dp = self.pads.get(2 * t + 1, count: dBuf).data
+                        for i in range {
+                            tpg.pad(dyd + i * outStride, channels: oc, into: dp)
+                            tpg.convolve(padded: dp, channels: oc, weights: fw, outChannels: cin, bias: nil,
+                                         extended: ext, output: dxd + i * inStride, workspace: ws)
+                        }
+                    }
+                }
+            }
+        } else {
         Parallel.forEachChunk(n, chunks: workers) { t, range in
             let ws = self.workspaces[t]
             let dwPart = parameterGradients ? self.dws.get(t, count: oc * k + oc).data : w
@@ -165,6 +247,7 @@ public final class Conv2D: Layer {
                 }
             }
         }
+        }
         if parameterGradients {
             let gw = weight.grad.data, gb = bias.grad.data
             for t in 0..<workers {
@@ -174,5 +257,57 @@ public final class Conv2D: Layer {
             }
         }
         return inputGradient ? dx : dy
+    }
+}
+
+/// A stride-1 convolution computed on the padded grid (see `ShiftedRowsPacker`): the input is copied once into
+/// a zero-bordered `C x Hp x Wp` buffer, one GEMM produces the output at the `extended` positions
+/// `q = oy·Wp + ox`, and the valid columns `ox < OW` are compacted into the output.
+struct PaddedGrid {
+    let g: ConvGeometry
+    let paddedHeight, paddedWidth, plane, extended: Int
+    init(_ g: ConvGeometry) {
+        self.g = g
+        paddedHeight = g.height + g.padTop + g.padBottom
+        paddedWidth = g.width + g.padLeft + g.padRight
+        plane = paddedHeight * paddedWidth
+        extended = (g.outHeight - 1) * paddedWidth + g.outWidth
+    }
+
+    /// Padded planes, 16 floats of slack and a zero row of `tail` floats.
+    func bufferSize(channels: Int, tail: Int = 0) -> Int { channels * plane + 16 + tail }
+
+    /// Copies `channels` planes of `x` into zero-bordered planes `channelStride` floats apart.
+    func pad(_ x: UnsafePointer<Float>, channels: Int, into xp: UnsafeMutablePointer<Float>, channelStride: Int? = nil) {
+        let h = g.height, w = g.width, wp = paddedWidth, stride = channelStride ?? plane
+        for c in 0..<channels {
+            let dst = xp + c * stride, src = x + c * h * w
+            if g.padTop > 0 { dst.update(repeating: 0, count: g.padTop * wp) }
+            for y in 0..<h {
+                let row = dst + (y + g.padTop) * wp
+                for t in 0..<g.padLeft { row[t] = 0 }
+                (row + g.padLeft).update(from: src + y * w, count: w)
+                for t in (g.padLeft + w)..<wp { row[t] = 0 }
+            }
+            if g.padBottom > 0 { (dst + (g.padTop + h) * wp).update(repeating: 0, count: g.padBottom * wp) }
+        }
+    }
+
+    func convolve(padded xp: UnsafePointer<Float>, channels: Int, weights: UnsafePointer<Float>, outChannels oc: Int,
+                  bias: UnsafePointer<Float>?, extended ext: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>,
+                  workspace: GEMM.Workspace) {
+        let k = channels * g.kernelH * g.kernelW
+        GEMM.sgemm(m: oc, n: extended, k: k, a: weights, lda: k,
+                   packer: ShiftedRowsPacker(padded: xp, planeSize: plane, paddedWidth: paddedWidth, kernelH: g.kernelH, kernelW: g.kernelW),
+                   beta: 0, c: ext, ldc: extended, workspace: workspace)
+        let oh = g.outHeight, ow = g.outWidth
+        for o in 0..<oc {
+            let b = bias?[o] ?? 0
+            let src = ext + o * extended, dst = y + o * oh * ow
+            for oy in 0..<oh {
+                let s = src + oy * paddedWidth, d = dst + oy * ow
+                for ox in 0..<ow { d[ox] = s[ox] + b }
+            }
+        }
     }
 }

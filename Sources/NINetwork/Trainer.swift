@@ -111,11 +111,15 @@ public final class Trainer {
         if let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
             let h = try Checkpoint.header(at: url)
             if h.configFingerprint == config.fingerprint && h.architecture == architecture.text {
+                guard h.epochsDone <= config.epochs else {
+                    throw TrainingError.checkpointAhead(path: url.path, done: h.epochsDone, requested: config.epochs)
+                }
                 try Checkpoint.load(from: url, into: model, optimizer: optimizer)
                 start = h.epochsDone; history = h.history
                 onEvent(.resumed(epochsDone: start))
             }
         }
+        guard train.count > 0 else { throw TrainingError.emptyTrainingSet }
         let x = Tensor(shape: [0]), scratch = Tensor(shape: [0])
         var labels: [Int] = []
         let loss = CrossEntropyLoss()
@@ -193,8 +197,13 @@ public final class Trainer {
 /// Training failures a user can act on.
 public enum TrainingError: Error, CustomStringConvertible {
     case diverged(epoch: Int, step: Int)
+    case checkpointAhead(path: String, done: Int, requested: Int)
+    case emptyTrainingSet
     public var description: String {
         switch self {
+        case let .checkpointAhead(p, d, r):
+            return "\(p): checkpoint already holds \(d) epoch(s) but --epochs is \(r): ask for at least \(d) epochs, or delete the checkpoint to start over"
+        case .emptyTrainingSet: return "the training set is empty (check --limit and the data folder)"
         case let .diverged(e, s): return "training diverged (loss is NaN or infinite) at epoch \(e), step \(s): lower the learning rate"
         }
     }

@@ -2,19 +2,43 @@
 /// `C[M,N] = alpha * op(A)[M,K] · op(B)[K,N] + beta * C`, row-major, with `op` an optional transpose.
 ///
 /// Blocked as in GotoBLAS/BLIS: B is packed into `KC x NR` panels, A into `MR x KC` panels, and a register-tiled
-/// micro-kernel of `MR x NR` accumulators runs over each pair. `NR` is 32 (two 16-lane vectors) when built with
-/// AVX-512 (`-D NI_AVX512`), otherwise 16 (two 8-lane vectors, AVX2/NEON). `reference` is the plain triple loop
+/// micro-kernel of `MR x NR` accumulators runs over each pair. The kernel is chosen at run time: on CPUs with
+/// AVX-512F the 6x32 kernel of `NIKernelsAVX512` (two 16-lane vectors per row), elsewhere the portable 6x16
+/// kernel below (two 8-lane vectors: AVX2+FMA on x86-64, NEON on arm64). `reference` is the plain triple loop
 /// that tests compare against.
 public enum GEMM {
-    #if NI_AVX512
-    public typealias Vec = SIMD16<Float>
-    #else
-    public typealias Vec = SIMD8<Float>
-    #endif
+    /// The available micro-kernels.
+    public enum Kernel: String, Sendable { case avx512, portable }
+
+    /// The kernel in use: AVX-512 when the CPU has it, unless `NEURONINSPECT_KERNEL=portable`.
+    /// Tests switch it to check both against the reference.
+    nonisolated(unsafe) public static var kernel: Kernel = detectKernel() {
+        didSet { nr = kernel == .avx512 ? 32 : 16 }
+    }
     /// Rows of the micro-tile.
     public static let mr = 6
-    /// Columns of the micro-tile.
-    public static let nr = 2 * Vec.scalarCount
+    /// Columns of the micro-tile (32 for the AVX-512 kernel, 16 for the portable one).
+    nonisolated(unsafe) public private(set) static var nr = kernel == .avx512 ? 32 : 16
+    static let maxNR = 32
+    typealias Vec = SIMD8<Float>
+
+    /// True when the CPU supports AVX-512F (Linux: `/proc/cpuinfo`; elsewhere false).
+    public static var cpuHasAVX512: Bool {
+        #if arch(x86_64) && os(Linux)
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+        for line in info.split(separator: "\n") where line.hasPrefix("flags") {
+            return line.split(separator: " ").contains("avx512f")
+        }
+        #endif
+        return false
+    }
+
+    static func detectKernel() -> Kernel {
+        if let forced = getenv("NEURONINSPECT_KERNEL").map({ String(cString: $0) }), let k = Kernel(rawValue: forced) {
+            return k == .avx512 && !cpuHasAVX512 ? .portable : k
+        }
+        return cpuHasAVX512 ? .avx512 : .portable
+    }
     static let kc = 256
     static let mc = 120
     static let nc = 2048
@@ -26,8 +50,8 @@ public enum GEMM {
         var tile: UnsafeMutablePointer<Float>
         public init() {
             packA = GEMM.alloc(GEMM.mc * GEMM.kc)
-            packB = GEMM.alloc(GEMM.kc * GEMM.nc)
-            tile = GEMM.alloc(GEMM.mr * GEMM.nr)
+            packB = GEMM.alloc(GEMM.kc * (GEMM.nc + GEMM.maxNR))
+            tile = GEMM.alloc(GEMM.mr * GEMM.maxNR)
         }
         deinit { packA.deallocate(); packB.deallocate(); tile.deallocate() }
     }
@@ -194,13 +218,7 @@ public enum GEMM {
             let colsHere = Swift.min(nr, nc - j)
             if !transB {
                 if colsHere == nr {
-                    for p in 0..<kc {
-                        let src = UnsafeRawPointer(b + (p0 + p) * ldb + j0 + j)
-                        let out = UnsafeMutableRawPointer(d + p * nr)
-                        out.storeBytes(of: src.loadUnaligned(as: Vec.self), as: Vec.self)
-                        out.storeBytes(of: src.loadUnaligned(fromByteOffset: Vec.scalarCount * 4, as: Vec.self),
-                                       toByteOffset: Vec.scalarCount * 4, as: Vec.self)
-                    }
+                    for p in 0..<kc { (d + p * nr).update(from: b + (p0 + p) * ldb + j0 + j, count: nr) }
                 } else {
                     for p in 0..<kc {
                         let src = b + (p0 + p) * ldb + j0 + j
@@ -227,6 +245,7 @@ public enum GEMM {
     static func macroKernel(mc: Int, nc: Int, kc: Int, packA: UnsafeMutablePointer<Float>,
                             packB: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                             tile: UnsafeMutablePointer<Float>) {
+        let nr = GEMM.nr, wide = nr == 32
         var j = 0
         while j < nc {
             let cols = Swift.min(nr, nc - j)
@@ -236,10 +255,12 @@ public enum GEMM {
                 let rows = Swift.min(mr, mc - i)
                 let ap = packA + (i / mr) * mr * kc
                 if rows == mr && cols == nr {
-                    microKernel(kc: kc, a: ap, b: bp, c: c + i * ldc + j, ldc: ldc)
+                    wide ? microKernel6x32(kc: kc, a: ap, b: bp, c: c + i * ldc + j, ldc: ldc)
+                         : microKernel(kc: kc, a: ap, b: bp, c: c + i * ldc + j, ldc: ldc)
                 } else {
                     tile.update(repeating: 0, count: mr * nr)
-                    microKernel(kc: kc, a: ap, b: bp, c: tile, ldc: nr)
+                    wide ? microKernel6x32(kc: kc, a: ap, b: bp, c: tile, ldc: nr)
+                         : microKernel(kc: kc, a: ap, b: bp, c: tile, ldc: nr)
                     for r in 0..<rows {
                         let dst = c + (i + r) * ldc + j
                         let src = tile + r * nr
@@ -252,7 +273,7 @@ public enum GEMM {
         }
     }
 
-    /// The register-tiled `6 x NR` kernel: `C[6, NR] += Apanel[6, kc] · Bpanel[kc, NR]`.
+    /// The portable register-tiled `6 x 16` kernel: `C[6, 16] += Apanel[6, kc] · Bpanel[kc, 16]`.
     @inline(__always)
     static func microKernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -328,6 +349,7 @@ final class NSLockShim: @unchecked Sendable {
     func unlock() { pthread_mutex_unlock(&mutex) }
 }
 
+import NIKernelsAVX512
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -192,3 +192,48 @@ public struct Im2ColTransposedPacker: PanelPacker {
         }
     }
 }
+
+/// The B operand of a stride-1 convolution computed on the padded grid: row `k = (c, ky, kx)` of B is the
+/// padded input plane `c` shifted by `ky·Wp + kx`, so each packed panel row is one contiguous copy.
+/// Output position `q = oy·Wp + ox` of the "extended" output (columns `ox >= OW` are discarded later).
+public struct ShiftedRowsPacker: PanelPacker {
+    public let padded: UnsafePointer<Float>
+    public let planeSize, paddedWidth, kernelH, kernelW: Int
+    public init(padded: UnsafePointer<Float>, planeSize: Int, paddedWidth: Int, kernelH: Int, kernelW: Int) {
+        self.padded = padded; self.planeSize = planeSize; self.paddedWidth = paddedWidth
+        self.kernelH = kernelH; self.kernelW = kernelW
+    }
+
+    @inline(__always)
+    public func pack(p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>) {
+        let nr = GEMM.nr, khw = kernelH * kernelW
+        var d = dst
+        var j = 0
+        while j < nc {
+            let cols = Swift.min(nr, nc - j)
+            var c = p0 / khw, rem = p0 - c * khw, ky = rem / kernelW, kx = rem - ky * kernelW
+            for r in 0..<kc {
+                let src = padded + c * planeSize + ky * paddedWidth + kx + j0 + j
+                let row = d + r * nr
+                if cols == nr {
+                    if nr == 32 {
+                        let s = UnsafeRawPointer(src), o = UnsafeMutableRawPointer(row)
+                        o.storeBytes(of: s.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), toByteOffset: 32, as: SIMD8<Float>.self)
+                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), toByteOffset: 64, as: SIMD8<Float>.self)
+                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), toByteOffset: 96, as: SIMD8<Float>.self)
+                    } else {
+                        for t in 0..<nr { row[t] = src[t] }
+                    }
+                } else {
+                    for t in 0..<cols { row[t] = src[t] }
+                    for t in cols..<nr { row[t] = 0 }
+                }
+                kx += 1
+                if kx == kernelW { kx = 0; ky += 1; if ky == kernelH { ky = 0; c += 1 } }
+            }
+            d += nr * kc
+            j += nr
+        }
+    }
+}

@@ -27,6 +27,7 @@ final class GradientCheckTests: XCTestCase {
 
     static let cases: [Case] = [
         Case(name: "Conv 3x3 pad 1", make: { Conv2D(2, 3, kernel: 3, padding: 1) }, shape: [2, 2, 5, 5]),
+        Case(name: "Conv 3x3 pad 1, batch 5 (grouped weight gradient)", make: { Conv2D(2, 3, kernel: 3, padding: 1) }, shape: [5, 2, 4, 4]),
         Case(name: "Conv 5x5 pad 2 (MNIST layer)", make: { Conv2D(1, 2, kernel: 5, padding: 2) }, shape: [2, 1, 7, 7]),
         Case(name: "Conv 2x3 stride (2,1) asymmetric pad",
              make: { Conv2D(inChannels: 2, outChannels: 2, kernel: (2, 3), stride: (2, 1), padding: (1, 0, 0, 2)) },
@@ -56,8 +57,14 @@ final class GradientCheckTests: XCTestCase {
         Case(name: "Softmax", make: { Softmax() }, shape: [3, 6]),
     ]
 
+    /// Every case under each GEMM micro-kernel this CPU can run (AVX-512 and portable).
     func testAllLayers() {
-        for c in Self.cases { check(c) }
+        let saved = GEMM.kernel
+        defer { GEMM.kernel = saved }
+        for kernel in GEMM.cpuHasAVX512 ? [GEMM.Kernel.avx512, .portable] : [.portable] {
+            GEMM.kernel = kernel
+            for c in Self.cases { check(c) }
+        }
     }
 
     func makeInput(_ c: Case, _ rng: inout SeededGenerator) -> Tensor {

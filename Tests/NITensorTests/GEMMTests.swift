@@ -20,7 +20,17 @@ final class GEMMTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-4 * Float(max(1, k / 64)), "\(m)x\(n)x\(k) tA=\(transA) tB=\(transB) threads=\(threads)")
     }
 
+    /// Both micro-kernels (the run-time-selected AVX-512 one where the CPU has it, and the portable one).
     func testShapesAndModes() {
+        let saved = GEMM.kernel
+        defer { GEMM.kernel = saved }
+        for kernel in GEMM.cpuHasAVX512 ? [GEMM.Kernel.avx512, .portable] : [.portable] {
+            GEMM.kernel = kernel
+            checkShapes()
+        }
+    }
+
+    func checkShapes() {
         let shapes = [(1, 1, 1), (5, 7, 3), (6, 32, 8), (13, 45, 300), (64, 64, 64), (33, 100, 513), (130, 17, 260),
                       (16, 784, 25), (7, 2100, 9)]
         for (m, n, k) in shapes {

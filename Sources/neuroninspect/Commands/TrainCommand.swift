@@ -29,7 +29,10 @@ struct TrainCommand: ParsableCommand {
         guard let opt = OptimizerKind(rawValue: optimizer.lowercased()) else {
             throw ValidationError("unknown optimizer '\(optimizer)': use sgd, adam or rmsprop")
         }
-        guard epochs >= 1, batchSize >= 1, lr > 0 else { throw ValidationError("epochs, batch size and learning rate must be positive") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        if let l = data.limit, l < 1 { throw ValidationError("--limit must be at least 1, got \(l)") }
         let spec = try ArchitectureSpec.named(arch)
         let model = try spec.build(seed: seed)
         let t0 = monotonicSeconds()
