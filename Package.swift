@@ -36,7 +36,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "neuroninspect", targets: ["neuroninspect"]),
-        .library(name: "NeuronInspect", targets: ["NITensor", "NINetwork", "NIDatasets", "NIONNX"]),
+        .library(name: "NeuronInspect", targets: ["NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIAttacks",
+                                                  "NIExplainers", "NIDetectors"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,11 +59,19 @@ let package = Package(
         // ONNX model files: protobuf bindings generated from onnx.proto, export and import.
         .target(name: "NIONNX", dependencies: ["NITensor", "NINetwork",
                                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Trojan attacks: trigger specs, BadNets poisoning, attack success rate (issue 3).
+        .target(name: "NIAttacks", dependencies: ["NITensor", "NINetwork", "NIDatasets"], swiftSettings: kernelSettings),
+        // Explainers: rectified saliency and the other gradient heatmaps, one type each (issue 3).
+        .target(name: "NIExplainers", dependencies: ["NITensor", "NINetwork"], swiftSettings: kernelSettings),
+        // Detectors: heatmap features, MAD outlier test, NeuronInspect (issue 3).
+        .target(name: "NIDetectors", dependencies: ["NITensor", "NINetwork", "NIExplainers"], swiftSettings: kernelSettings),
+        // Reports: terminal table, JSON and a self-contained HTML page with heatmaps (issue 3).
+        .target(name: "NIReports", dependencies: ["NITensor", "NINetwork", "NIDatasets", "NIExplainers", "NIDetectors"]),
         // Benchmarks printed by `neuroninspect bench`, with PyTorch's figures from the same run.
         .target(name: "NIBenchmarks", dependencies: ["NITensor", "NINetwork"], swiftSettings: kernelSettings),
         // The command-line tool: a thin shell over the library.
         .executableTarget(name: "neuroninspect", dependencies: [
-            "NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIBenchmarks",
+            "NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIBenchmarks", "NIAttacks", "NIExplainers", "NIDetectors", "NIReports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -70,6 +79,10 @@ let package = Package(
         .testTarget(name: "NINetworkTests", dependencies: ["NINetwork", "NITensor", "NIDatasets"]),
         .testTarget(name: "NIDatasetsTests", dependencies: ["NIDatasets", "NITensor"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "NIAttacksTests", dependencies: ["NIAttacks", "NITensor", "NINetwork", "NIDatasets"]),
+        .testTarget(name: "NIExplainersTests", dependencies: ["NIExplainers", "NITensor", "NINetwork"]),
+        .testTarget(name: "NIDetectorsTests", dependencies: ["NIDetectors", "NIExplainers", "NITensor", "NINetwork"],
+                    exclude: ["make_expected.py"]),
         .testTarget(name: "CLITests", dependencies: ["neuroninspect", "NITensor", "NINetwork", "NIDatasets", "NIONNX"]),
         .testTarget(name: "NIONNXTests", dependencies: ["NIONNX", "NINetwork", "NITensor"],
                     resources: [.copy("Fixtures")]),

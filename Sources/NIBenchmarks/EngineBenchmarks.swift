@@ -108,7 +108,7 @@ public enum EngineBenchmarks {
 public enum LayerProfile {
     public struct Entry: Sendable { public var layer: String; public var forwardMs: Double; public var backwardMs: Double }
 
-    public static func run(_ arch: ArchitectureSpec, batch: Int, repeats: Int = 10) throws -> [Entry] {
+    public static func run(_ arch: ArchitectureSpec, batch: Int, repeats: Int = 10, training: Bool = true) throws -> [Entry] {
         let model = try arch.build(seed: 1)
         let (x, labels) = EngineBenchmarks.randomBatch(model, batch: batch, seed: 2)
         let loss = CrossEntropyLoss()
@@ -116,13 +116,13 @@ public enum LayerProfile {
         for rep in 0...repeats {
             var h = x
             for (i, l) in model.layers.enumerated() {
-                let t0 = monotonicSeconds(); h = l.forward(h, mode: .training)
+                let t0 = monotonicSeconds(); h = l.forward(h, mode: training ? .training : .inference)
                 if rep > 0 { fwd[i] += monotonicSeconds() - t0 }
             }
             loss(h, labels: labels)
             var g = loss.gradient
             for (i, l) in model.layers.enumerated().reversed() {
-                let t0 = monotonicSeconds(); g = l.backward(g, parameterGradients: true, inputGradient: i > 0)
+                let t0 = monotonicSeconds(); g = l.backward(g, parameterGradients: training, inputGradient: training ? i > 0 : true)
                 if rep > 0 { bwd[i] += monotonicSeconds() - t0 }
             }
         }

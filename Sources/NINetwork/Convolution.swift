@@ -142,7 +142,9 @@ public final class Conv2D: Layer {
         if inputGradient { dx.resize(x.shape) }
         let workers = Swift.min(Parallel.threadCount, n)
         ensureWorkspaces(workers)
-        let tg = inputGradient ? transposedGeometry(g) : nil
+        // With fewer input channels than GEMM rows (e.g. an RGB or gray first layer) the transposed convolution
+        // would waste most of each micro-tile; col2im is cheaper there.
+        let tg = inputGradient && inChannels >= GEMM.mr ? transposedGeometry(g) : nil
         if tg != nil { flipWeights() }
         for t in 0..<workers {
             if inputGradient && tg == nil { _ = dcols.get(t, count: k * ohw) }
@@ -150,9 +152,10 @@ public final class Conv2D: Layer {
         }
         let w = weight.value.data, xd = x.data, dyd = dy.data, dxd = dx.data, fw = flipped.data
         let cin = inChannels
-        if strideH == 1 && strideW == 1, let tg {
-            // Padded-grid path: dW by streaming dot products over shifted rows, dX as a convolution of dY.
-            let pg = PaddedGrid(g), tpg = PaddedGrid(tg)
+        if strideH == 1 && strideW == 1 {
+            // Padded-grid path: dW by streaming dot products over shifted rows, dX as a convolution of dY
+            // (or through col2im when the layer has few input channels).
+            let pg = PaddedGrid(g), tpg = PaddedGrid(tg ?? g)
             // dW streams over groups of `group` images laid side by side ([c][image][plane]), so the
             // reduction is long even when the spatial size is small.
             let group = Swift.max(1, Swift.min(2048 / pg.plane, (n + workers - 1) / workers))
@@ -205,12 +208,21 @@ public final class Conv2D: Layer {
                             start += members
                         }
                     }
-                    if inputGradient {
+                    if inputGradient, tg != nil {
                         let dp = self.pads.get(2 * t + 1, count: dBuf).data
                         for i in range {
                             tpg.pad(dyd + i * outStride, channels: oc, into: dp)
                             tpg.convolve(padded: dp, channels: oc, weights: fw, outChannels: cin, bias: nil,
                                          extended: ext, output: dxd + i * inStride, workspace: ws)
+                        }
+                    } else if inputGradient {
+                        let dcol = self.dcols.get(t, count: k * ohw).data
+                        for i in range {
+                            GEMM.sgemm(transA: true, m: k, n: ohw, k: oc, a: w, lda: k, b: dyd + i * outStride, ldb: ohw,
+                                       beta: 0, c: dcol, ldc: ohw, workspace: ws)
+                            let dxi = dxd + i * inStride
+                            dxi.update(repeating: 0, count: inStride)
+                            Im2Col.col2im(dcol, g, into: dxi)
                         }
                     }
                 }

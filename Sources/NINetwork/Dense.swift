@@ -14,7 +14,7 @@ public final class Dense: Layer {
     /// `[out]`
     public let bias: Parameter
     private var input: Tensor?
-    private let output = Tensor(shape: [0]), dx = Tensor(shape: [0]), rdx = Tensor(shape: [0])
+    private let output = Tensor(shape: [0]), dx = Tensor(shape: [0]), rdx = Tensor(shape: [0]), transposed = Tensor(shape: [0])
 
     public init(_ inFeatures: Int, _ outFeatures: Int, name: String = "dense") {
         self.inFeatures = inFeatures; self.outFeatures = outFeatures
@@ -35,10 +35,12 @@ public final class Dense: Layer {
         input = x
         let n = x.shape[0]
         output.resize([n, outFeatures])
-        let b = bias.value.data
-        for i in 0..<n { (output.data + i * outFeatures).update(from: b, count: outFeatures) }
-        GEMM.sgemm(transB: true, m: n, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
-                   b: weight.value.data, ldb: inFeatures, beta: 1, c: output.data, ldc: outFeatures)
+        // yᵀ = W · xᵀ: W is packed row-wise (contiguous) and only the small batch is transposed while packing.
+        transposed.resize([outFeatures, n])
+        GEMM.sgemm(transB: true, m: outFeatures, n: n, k: inFeatures, a: weight.value.data, lda: inFeatures,
+                   b: x.data, ldb: inFeatures, beta: 0, c: transposed.data, ldc: n)
+        let b = bias.value.data, t = transposed.data, y = output.data
+        for i in 0..<n { for o in 0..<outFeatures { y[i * outFeatures + o] = t[o * n + i] + b[o] } }
         return output
     }
 

@@ -34,6 +34,22 @@ public final class MaxPool2D: Layer {
             Parallel.forEachChunk(planes, chunks: planes * h * w < parallelThreshold ? 1 : Parallel.threadCount) { _, r in
                 for p in r {
                     let src = xd + p * h * w, dst = yd + p * oh * ow, idx = amp + p * oh * ow
+                    if k == 2 && s == 2 {
+                        // The common 2x2/2 window, unrolled.
+                        for i in 0..<oh {
+                            let r0 = src + 2 * i * w, r1 = r0 + w
+                            for j in 0..<ow {
+                                let a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1]
+                                var best = a, bi = 2 * i * w + 2 * j
+                                if b > best { best = b; bi = 2 * i * w + 2 * j + 1 }
+                                if c > best { best = c; bi = (2 * i + 1) * w + 2 * j }
+                                if d > best { best = d; bi = (2 * i + 1) * w + 2 * j + 1 }
+                                dst[i * ow + j] = best
+                                idx[i * ow + j] = Int32(bi)
+                            }
+                        }
+                        continue
+                    }
                     for i in 0..<oh {
                         for j in 0..<ow {
                             var best = -Float.infinity, bi = (i * s) * w + j * s
@@ -53,13 +69,16 @@ public final class MaxPool2D: Layer {
 
     private func route(_ dy: Tensor, into dx: Tensor) -> Tensor {
         dx.resize(inputShape)
-        dx.zero()
         let hw = inputShape[2] * inputShape[3], ohw = output.shape[2] * output.shape[3]
         let planes = inputShape[0] * inputShape[1], g = dy.data, d = dx.data
         argmax.withUnsafeBufferPointer { am in
-            for p in 0..<planes {
-                let dst = d + p * hw, src = g + p * ohw, idx = am.baseAddress! + p * ohw
-                for o in 0..<ohw { dst[Int(idx[o])] += src[o] }
+            let amp = am.baseAddress!
+            Parallel.forEachChunk(planes, chunks: planes * hw < parallelThreshold ? 1 : Parallel.threadCount) { _, r in
+                for p in r {
+                    let dst = d + p * hw, src = g + p * ohw, idx = amp + p * ohw
+                    dst.update(repeating: 0, count: hw)
+                    for o in 0..<ohw { dst[Int(idx[o])] += src[o] }
+                }
             }
         }
         return dx

@@ -14,11 +14,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write the table as Markdown to this file.") var markdown: String?
     @Option(help: "Write the rows as JSON to this file.") var json: String?
     @Option(help: "Only print a per-layer timing of one training step of this architecture.") var layers: String?
+    @Flag(help: "With --layers: time inference forward + input-gradient backward (the saliency pass) instead.") var saliency = false
 
     func run() throws {
         Parallel.threadCount = threads
         if let a = layers {
-            let entries = try LayerProfile.run(try ArchitectureSpec.named(a), batch: 64)
+            let entries = try LayerProfile.run(try ArchitectureSpec.named(a), batch: 64, training: !saliency)
             for e in entries { print(e.layer.padding(toLength: 26, withPad: " ", startingAt: 0), String(format: "fwd %7.2f ms  bwd %7.2f ms", e.forwardMs, e.backwardMs)) }
             print(String(format: "total fwd %.1f ms, bwd %.1f ms", entries.map(\.forwardMs).reduce(0, +), entries.map(\.backwardMs).reduce(0, +)))
             return

@@ -1,0 +1,80 @@
+import Foundation
+import NITensor
+import NINetwork
+import NIExplainers
+
+/// The NeuronInspect detector (the paper's "Algorithm Design"): heatmaps of every output class on clean
+/// images (rectified saliency on logits), the sparseness / smoothness / persistence features per class, their
+/// weighted combination (Table 6 weights), and the MAD outlier test on the left tail (threshold 2). Takes a
+/// model and clean images, returns a `DetectionReport`.
+public struct NeuronInspect {
+    /// A named set of settings.
+    public struct Preset {
+        public var name: String
+        public var explainer: Explainer
+        public var features: FeatureOptions
+        public init(name: String, explainer: Explainer, features: FeatureOptions) {
+            self.name = name; self.explainer = explainer; self.features = features
+        }
+
+        /// The paper read literally: rectified saliency, Table 6 weights for the dataset (MNIST weights for
+        /// single-channel inputs, GTSRB weights otherwise), the remaining open choices at their documented
+        /// defaults.
+        public static func paper(channels: Int) -> Preset {
+            Preset(name: "paper", explainer: RectifiedSaliency(),
+                   features: channels == 1 ? .paperMNIST : .paperGTSRB)
+        }
+
+        /// Our default. Provisional: the same pipeline as `paper`; the improved detector of issue 3 replaces it
+        /// once the detection benchmark has measured what works.
+        public static func standard(channels: Int) -> Preset {
+            var p = paper(channels: channels)
+            p.name = "default"
+            return p
+        }
+
+        public static func named(_ name: String, channels: Int) throws -> Preset {
+            switch name {
+            case "paper": return paper(channels: channels)
+            case "default": return standard(channels: channels)
+            default: throw DetectorError.invalidOption("unknown preset '\(name)': use default or paper")
+            }
+        }
+    }
+
+    public var preset: Preset
+    public init(preset: Preset) { self.preset = preset }
+
+    /// Runs the detector on `images` `[N, C, H, W]` (clean, scaled as the model expects). Also returns the
+    /// heatmaps for reports.
+    public func inspect(_ model: Model, images: Tensor, modelName: String, notes: [String] = []) throws
+        -> (report: DetectionReport, heatmaps: HeatmapSet) {
+        guard model.classCount >= MADOutlierTest.minimumLabels else {
+            throw DetectorError.tooFewLabels(count: model.classCount, minimum: MADOutlierTest.minimumLabels)
+        }
+        let t0 = monotonicSeconds()
+        let heatmaps = preset.explainer.attributeAllClasses(model, inputs: images)
+        let features = try Features.extract(heatmaps, options: preset.features)
+        let outcome = try preset.features.mad.run(features)
+        let seconds = monotonicSeconds() - t0
+        let perClass = features.enumerated().map { i, f in
+            DetectionReport.ClassEntry(label: f.label,
+                                       features: ["sparseness": f.sparseness, "smoothness": f.smoothness, "persistence": f.persistence],
+                                       combined: f.combined, anomalyIndex: outcome.indices[i],
+                                       flagged: outcome.flagged.contains(f.label))
+        }
+        var settings: [String: String] = ["explainer": preset.explainer.name]
+        if let data = try? JSONEncoder.sortedKeys.encode(preset.features), let s = String(data: data, encoding: .utf8) {
+            settings["features"] = s
+        }
+        let report = DetectionReport(model: modelName, detector: "neuroninspect", preset: preset.name,
+                                     classes: model.classCount, images: images.shape[0], flagged: outcome.flagged,
+                                     anomalyIndex: outcome.maxIndex, threshold: preset.features.mad.threshold,
+                                     perClass: perClass, seconds: seconds, notes: notes, settings: settings)
+        return (report, heatmaps)
+    }
+}
+
+extension JSONEncoder {
+    static var sortedKeys: JSONEncoder { let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]; return e }
+}
