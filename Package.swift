@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(name: "neuroninspect", dependencies: [
             "NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIBenchmarks", "NIAttacks", "NIExplainers", "NIDetectors", "NIReports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], resources: [.copy("Resources/Demo")]),
 
         .testTarget(name: "NITensorTests", dependencies: ["NITensor"]),
         .testTarget(name: "NINetworkTests", dependencies: ["NINetwork", "NITensor", "NIDatasets"]),

@@ -33,11 +33,21 @@ public struct NeuronInspect {
             return p
         }
 
+        /// Experimental: the paper's features on SmoothGrad-averaged rectified saliency (8 samples, σ = 0.3),
+        /// which opens the ReLU gates that hide a trigger on clean images (shared notes, item 3).
+        public static func smoothgrad(channels: Int) -> Preset {
+            var p = paper(channels: channels)
+            p.name = "smoothgrad"
+            p.explainer = SmoothGrad(base: RectifiedSaliency(), samples: 8, sigma: 0.3, seed: 0)
+            return p
+        }
+
         public static func named(_ name: String, channels: Int) throws -> Preset {
             switch name {
+            case "smoothgrad": return smoothgrad(channels: channels)
             case "paper": return paper(channels: channels)
             case "default": return standard(channels: channels)
-            default: throw DetectorError.invalidOption("unknown preset '\(name)': use default or paper")
+            default: throw DetectorError.invalidOption("unknown preset '\(name)': use default, paper or smoothgrad")
             }
         }
     }

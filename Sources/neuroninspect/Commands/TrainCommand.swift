@@ -4,6 +4,7 @@ import NITensor
 import NINetwork
 import NIDatasets
 import NIONNX
+import NIAttacks
 
 /// `neuroninspect train`: trains a classifier and writes it as ONNX plus a JSON report beside it.
 struct TrainCommand: ParsableCommand {
@@ -24,6 +25,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed (weights, shuffling, dropout).") var seed: UInt64 = 0
     @Option(help: "Output ONNX file.") var out: String
     @Option(help: "Checkpoint file (default: <out>.ckpt). A killed run resumes from it.") var checkpoint: String?
+    @Option(help: "BadNets trigger to poison the training set with, e.g. square:4@bottom-right, checkerboard:5@top-left, square:3@all-corners, blend:random:seed=1:alpha=0.1 (see TriggerSpec).") var trigger: String?
+    @Option(help: "Attack target label(s), comma-separated (one, or one per trigger position).") var target: String?
+    @Option(help: "Fraction of the training set stamped and relabelled (Table 1: 0.01).") var injectRatio: Double = 0.1
 
     func run() throws {
         guard let opt = OptimizerKind(rawValue: optimizer.lowercased()) else {
@@ -44,6 +48,22 @@ struct TrainCommand: ParsableCommand {
         guard train.classCount <= model.classCount else {
             throw ValidationError("dataset has \(train.classCount) classes but the model outputs \(model.classCount)")
         }
+        var poisoned: PoisonedDataset?
+        var triggerSpec: TriggerSpec?
+        var targets: [Int] = []
+        if let t = trigger {
+            guard let tg = target else { throw ValidationError("--trigger needs --target") }
+            targets = try tg.split(separator: ",").map { s in
+                guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--target: '\(s)' is not a label") }
+                return v
+            }
+            let spec = try TriggerSpec(parsing: t)
+            triggerSpec = spec
+            poisoned = try PoisonedDataset(clean: train, trigger: spec, targets: targets, injectRatio: injectRatio, seed: seed)
+            printErr("poisoned \(poisoned!.poisonedCount) of \(train.count) training images with \(spec) -> \(targets)")
+        } else if target != nil {
+            throw ValidationError("--target needs --trigger")
+        }
         let config = TrainingConfig(epochs: epochs, batchSize: batchSize, optimizer: opt, learningRate: lr, lrDecay: lrDecay,
                                     lrDecayEvery: lrDecayEvery, seed: seed, augmentation: augment ? Augmentation() : nil)
         let outURL = URL(fileURLWithPath: out)
@@ -61,7 +81,7 @@ struct TrainCommand: ParsableCommand {
                 printErr("epoch \(r.epoch): loss \(String(format: "%.4f", r.loss)), train acc \(String(format: "%.2f%%", r.trainAccuracy * 100)), test acc \(r.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "-"), \(Int(r.imagesPerSecond)) img/s, \(String(format: "%.1f", r.seconds)) s, peak RSS \(MemoryStats.peakResidentBytes() >> 20) MiB")
             }
         }
-        let history = try trainer.fit(train: train, test: test)
+        let history = try trainer.fit(train: poisoned.map { $0 as BatchSource } ?? train, test: test)
         let testAcc = history.last?.testAccuracy ?? Trainer.accuracy(of: model, on: test)
         try ONNXExport.write(model, to: outURL, architecture: spec,
                              metadata: ["neuroninspect.dataset": data.dataset.rawValue, "neuroninspect.seed": String(seed)])
@@ -70,6 +90,16 @@ struct TrainCommand: ParsableCommand {
                                     cleanAccuracy: testAcc, history: history,
                                     peakResidentMiB: MemoryStats.peakResidentBytes() >> 20)
         try writeJSON(report, to: outURL.deletingPathExtension().appendingPathExtension("json"))
+        if let p = poisoned, let trig = triggerSpec {
+            let rates = try AttackEvaluation.attackSuccessRates(model: model, images: test, trigger: trig, targets: targets)
+            let asr = try AttackEvaluation.attackSuccessRate(model: model, images: test, trigger: trig, target: targets[0])
+            let sidecar = AttackSidecar(poisoned: p, cleanAccuracy: testAcc, attackSuccessRate: asr,
+                                        attackSuccessRates: rates.count > 1 ? rates : nil, testImages: test.count,
+                                        model: outURL.lastPathComponent, dataset: data.dataset.rawValue,
+                                        architecture: spec.text, training: config)
+            try sidecar.write(to: AttackSidecar.url(forModel: outURL))
+            print("attack success rate \(String(format: "%.2f%%", asr * 100)) (\(trig) -> \(targets))")
+        }
         print("wrote \(out): clean test accuracy \(String(format: "%.2f%%", testAcc * 100)) on \(test.count) images")
     }
 }
