@@ -33,7 +33,7 @@ let avx512Settings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
 
 let package = Package(
     name: "NeuronInspect",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "neuroninspect", targets: ["neuroninspect"]),
         .library(name: "NeuronInspect", targets: ["NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIAttacks",

@@ -35,10 +35,12 @@ public final class SGD: Optimizer {
         for (p, v) in zip(params, velocity) {
             let w = p.value.data, g = p.grad.data, vd = v.data
             let lr = learningRate, mu = momentum, wd = weightDecay
-            for i in 0..<p.value.count {
-                let gi = g[i] + wd * w[i]
-                vd[i] = mu * vd[i] + gi
-                w[i] -= lr * vd[i]
+            elementwise(p.value.count) { r in
+                for i in r {
+                    let gi = g[i] + wd * w[i]
+                    vd[i] = mu * vd[i] + gi
+                    w[i] -= lr * vd[i]
+                }
             }
         }
     }
@@ -72,11 +74,13 @@ public final class Adam: Optimizer {
         let b1 = beta1, b2 = beta2, eps = epsilon * c2.squareRoot()
         for (k, p) in params.enumerated() {
             let w = p.value.data, g = p.grad.data, md = m[k].data, vd = v[k].data
-            for i in 0..<p.value.count {
-                let gi = g[i]
-                md[i] = b1 * md[i] + (1 - b1) * gi
-                vd[i] = b2 * vd[i] + (1 - b2) * gi * gi
-                w[i] -= lr * md[i] / (vd[i].squareRoot() + eps)
+            elementwise(p.value.count) { r in
+                for i in r {
+                    let gi = g[i]
+                    md[i] = b1 * md[i] + (1 - b1) * gi
+                    vd[i] = b2 * vd[i] + (1 - b2) * gi * gi
+                    w[i] -= lr * md[i] / (vd[i].squareRoot() + eps)
+                }
             }
         }
     }
@@ -105,10 +109,12 @@ public final class RMSprop: Optimizer {
         for (k, p) in params.enumerated() {
             let w = p.value.data, g = p.grad.data, vd = v[k].data
             let a = alpha, lr = learningRate, eps = epsilon
-            for i in 0..<p.value.count {
-                let gi = g[i]
-                vd[i] = a * vd[i] + (1 - a) * gi * gi
-                w[i] -= lr * gi / (vd[i].squareRoot() + eps)
+            elementwise(p.value.count) { r in
+                for i in r {
+                    let gi = g[i]
+                    vd[i] = a * vd[i] + (1 - a) * gi * gi
+                    w[i] -= lr * gi / (vd[i].squareRoot() + eps)
+                }
             }
         }
     }

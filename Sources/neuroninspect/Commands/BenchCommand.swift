@@ -14,6 +14,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write the table as Markdown to this file.") var markdown: String?
     @Option(help: "Write the rows as JSON to this file.") var json: String?
     @Option(help: "Only print a per-layer timing of one training step of this architecture.") var layers: String?
+    @Option(help: "Run only one group: gemm, train or saliency.") var only: String?
     @Flag(help: "With --layers: time inference forward + input-gradient backward (the saliency pass) instead.") var saliency = false
 
     func run() throws {
@@ -34,12 +35,12 @@ struct BenchCommand: ParsableCommand {
         // GEMM
         let shapes = EngineBenchmarks.gemmShapes
         var torchGemm: [String: Double] = [:]
-        if let t = torch, let r = try? t.run(["--seconds", String(seconds), "gemm", "--shapes",
+        if only == nil || only == "gemm", let t = torch, let r = try? t.run(["--seconds", String(seconds), "gemm", "--shapes",
                                                 shapes.map { "\($0.1)x\($0.2)x\($0.3)" }.joined(separator: ",")]),
            let list = r["gemm"] as? [[String: Any]] {
             for e in list { if let m = e["m"] as? Int, let n = e["n"] as? Int, let k = e["k"] as? Int, let g = e["gflops"] as? Double { torchGemm["\(m)x\(n)x\(k)"] = g } }
         }
-        for (name, m, n, k) in shapes {
+        for (name, m, n, k) in shapes where only == nil || only == "gemm" {
             let g = EngineBenchmarks.gemm(m: m, n: n, k: k, seconds: seconds)
             rows.append(BenchmarkRow(name: "GEMM \(name) (\(m)x\(n)x\(k))", unit: "GFLOP/s", ours: g,
                                      pytorch: torchGemm["\(m)x\(n)x\(k)"], targetRatio: 0.85))
@@ -47,7 +48,7 @@ struct BenchCommand: ParsableCommand {
         }
         // Training throughput
         for (arch, spec, opt, target) in [("mnist", ArchitectureSpec.mnist, OptimizerKind.adam, 1.5),
-                                          ("gtsrb", ArchitectureSpec.gtsrb, OptimizerKind.rmsprop, 1.0)] {
+                                          ("gtsrb", ArchitectureSpec.gtsrb, OptimizerKind.rmsprop, 1.0)] where only == nil || only == "train" {
             let ours = try EngineBenchmarks.trainingThroughput(spec, optimizer: opt, batch: 64, seconds: seconds * 2)
             var ref: Double?
             if let t = torch, let r = try? t.run(["--seconds", String(seconds * 2), "train", "--arch", arch, "--batch", "64",
@@ -57,7 +58,7 @@ struct BenchCommand: ParsableCommand {
             printErr(rows.last!.name + String(format: ": %.0f", ours))
         }
         // Forward + input-gradient backward (saliency), forward only
-        for arch in ["mnist", "gtsrb"] {
+        for arch in ["mnist", "gtsrb"] where only == nil || only == "saliency" {
             let spec = try ArchitectureSpec.named(arch)
             let ms = try EngineBenchmarks.saliencyMilliseconds(spec, batch: 64, seconds: seconds)
             var ref: Double?
