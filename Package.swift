@@ -81,7 +81,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "NIAttacksTests", dependencies: ["NIAttacks", "NITensor", "NINetwork", "NIDatasets"]),
         .testTarget(name: "NIExplainersTests", dependencies: ["NIExplainers", "NITensor", "NINetwork"]),
-        .testTarget(name: "NIDetectorsTests", dependencies: ["NIDetectors", "NIExplainers", "NITensor", "NINetwork"],
+        .testTarget(name: "NIDetectorsTests", dependencies: ["NIDetectors", "NIExplainers", "NITensor", "NINetwork", "NIDatasets", "NIAttacks"],
                     exclude: ["make_expected.py"]),
         .testTarget(name: "CLITests", dependencies: ["neuroninspect", "NITensor", "NINetwork", "NIDatasets", "NIONNX"]),
         .testTarget(name: "NIONNXTests", dependencies: ["NIONNX", "NINetwork", "NITensor"],

@@ -100,9 +100,13 @@ public struct MADOutlierTest: Codable, Equatable, Sendable {
     public var tail: OutlierTail
     /// The degenerate-MAD floor, relative to `max_i |x_i|` (default `1e-9`).
     public var relativeEpsilon: Double
+    /// An absolute lower bound on the MAD (default 0: none), for scores with a natural unit, such as flip
+    /// rates, where "all but one are zero" should give finite indices.
+    public var minimumMAD: Double
 
     public init(consistency: Double = 1.4826, threshold: Double = 2, tail: OutlierTail = .left,
-                relativeEpsilon: Double = 1e-9) {
+                relativeEpsilon: Double = 1e-9, minimumMAD: Double = 0) {
+        self.minimumMAD = minimumMAD
         self.consistency = consistency
         self.threshold = threshold
         self.tail = tail
@@ -141,7 +145,7 @@ public struct MADOutlierTest: Codable, Equatable, Sendable {
 
         let med = Self.median(values)
         let deviations = values.map { $0 - med }
-        let mad = consistency * Self.median(deviations.map { abs($0) })
+        let mad = Swift.max(consistency * Self.median(deviations.map { abs($0) }), minimumMAD)
         let scale = values.reduce(0) { Swift.max($0, abs($1)) }
         let floor = relativeEpsilon * scale
         let degenerate = mad <= floor

@@ -13,8 +13,11 @@ public struct NeuronInspect {
         public var name: String
         public var explainer: Explainer
         public var features: FeatureOptions
-        public init(name: String, explainer: Explainer, features: FeatureOptions) {
-            self.name = name; self.explainer = explainer; self.features = features
+        /// Our extension: localise and verify a candidate trigger per class (see `TriggerVerification`);
+        /// when set, the verdict comes from the flip rates instead of the combined feature.
+        public var verification: TriggerVerification?
+        public init(name: String, explainer: Explainer, features: FeatureOptions, verification: TriggerVerification? = nil) {
+            self.name = name; self.explainer = explainer; self.features = features; self.verification = verification
         }
 
         /// The paper read literally: rectified saliency, Table 6 weights for the dataset (MNIST weights for
@@ -42,12 +45,22 @@ public struct NeuronInspect {
             return p
         }
 
+        /// Experimental: SmoothGrad heatmaps (signed) plus trigger localisation and verification by flip rate.
+        public static func verified(channels: Int) -> Preset {
+            var p = paper(channels: channels)
+            p.name = "verified"
+            p.explainer = SmoothGrad(base: RectifiedSaliency(reduction: .sum), samples: 8, sigma: 0.3, seed: 0)
+            p.verification = TriggerVerification()
+            return p
+        }
+
         public static func named(_ name: String, channels: Int) throws -> Preset {
             switch name {
+            case "verified": return verified(channels: channels)
             case "smoothgrad": return smoothgrad(channels: channels)
             case "paper": return paper(channels: channels)
             case "default": return standard(channels: channels)
-            default: throw DetectorError.invalidOption("unknown preset '\(name)': use default, paper or smoothgrad")
+            default: throw DetectorError.invalidOption("unknown preset '\(name)': use default, paper, smoothgrad or verified")
             }
         }
     }
@@ -65,12 +78,24 @@ public struct NeuronInspect {
         let t0 = monotonicSeconds()
         let heatmaps = preset.explainer.attributeAllClasses(model, inputs: images)
         let features = try Features.extract(heatmaps, options: preset.features)
-        let outcome = try preset.features.mad.run(features)
+        var outcome = try preset.features.mad.run(features)
+        var extra: [[String: Double]] = Array(repeating: [:], count: features.count)
+        var scores = features.map(\.combined)
+        var threshold = preset.features.mad.threshold
+        if let v = preset.verification {
+            let results = v.run(model, images: images, signed: heatmaps)
+            scores = results.map(\.flipRate)
+            extra = results.map { ["windowScore": $0.windowScore, "flipRate": $0.flipRate, "windowX": Double($0.x), "windowY": Double($0.y)] }
+            outcome = try v.mad.run(values: scores, labels: results.map(\.label))
+            outcome.flagged = outcome.flagged.filter { scores[$0] >= v.minimumFlipRate }
+            threshold = v.mad.threshold
+        }
         let seconds = monotonicSeconds() - t0
         let perClass = features.enumerated().map { i, f in
             DetectionReport.ClassEntry(label: f.label,
-                                       features: ["sparseness": f.sparseness, "smoothness": f.smoothness, "persistence": f.persistence],
-                                       combined: f.combined, anomalyIndex: outcome.indices[i],
+                                       features: ["sparseness": f.sparseness, "smoothness": f.smoothness, "persistence": f.persistence]
+                                           .merging(extra[i]) { a, _ in a },
+                                       combined: scores[i], anomalyIndex: outcome.indices[i],
                                        flagged: outcome.flagged.contains(f.label))
         }
         var settings: [String: String] = ["explainer": preset.explainer.name]
@@ -79,7 +104,7 @@ public struct NeuronInspect {
         }
         let report = DetectionReport(model: modelName, detector: "neuroninspect", preset: preset.name,
                                      classes: model.classCount, images: images.shape[0], flagged: outcome.flagged,
-                                     anomalyIndex: outcome.maxIndex, threshold: preset.features.mad.threshold,
+                                     anomalyIndex: outcome.maxIndex, threshold: threshold,
                                      perClass: perClass, seconds: seconds, notes: notes, settings: settings)
         return (report, heatmaps)
     }
