@@ -6,7 +6,8 @@ import NIExplainers
 /// region, and the model itself is asked whether a patch there flips clean images to that class.
 ///
 /// 1. Localise: per class `c`, the mean share of heatmap mass at each pixel, minus the per-pixel median over
-///    classes (what `c` looks at that other classes do not); the `window x window` square with the largest sum.
+///    classes (what `c` looks at that other classes do not); for each window size, the square with the
+///    largest sum.
 /// 2. Verify: stamp that square onto the clean images not predicted as `c`, with the pattern 1 where the class's
 ///    mean signed gradient is positive and 0 elsewhere, and count how many the model then assigns to `c`.
 ///    A backdoor target flips most images; a benign class rarely does (shared notes, items 4-5).
@@ -14,20 +15,21 @@ import NIExplainers
 ///    also reaches `minimumFlipRate`. The MAD is floored at 0.05 (5 percentage points): on a clean model most
 ///    flip rates are 0, and the floor keeps indices finite and meaningful.
 public struct TriggerVerification: Sendable {
-    public var window: Int
+    /// Square window sizes tried per class; the one that flips most images counts.
+    public var windows: [Int]
     public var minimumFlipRate: Double
     public var mad: MADOutlierTest
 
-    public init(window: Int = 5, minimumFlipRate: Double = 0.5,
+    public init(windows: [Int] = [3, 5, 7], minimumFlipRate: Double = 0.5,
                 mad: MADOutlierTest = MADOutlierTest(tail: .right, minimumMAD: 0.05)) {
-        self.window = window; self.minimumFlipRate = minimumFlipRate; self.mad = mad
+        self.windows = windows; self.minimumFlipRate = minimumFlipRate; self.mad = mad
     }
 
     public struct ClassResult: Sendable {
         public var label: Int
         public var windowScore: Double
         public var flipRate: Double
-        public var x: Int, y: Int
+        public var x: Int, y: Int, size: Int
     }
 
     /// `signed` holds signed heatmaps `[classes, N, H, W]` (e.g. SmoothGrad of rectified saliency summed over
@@ -35,7 +37,6 @@ public struct TriggerVerification: Sendable {
     public func run(_ model: Model, images: Tensor, signed: HeatmapSet) -> [ClassResult] {
         let classes = signed.classes, n = signed.images, h = signed.height, w = signed.width, hw = h * w
         let c = images.shape[1]
-        let k = Swift.min(window, h, w)
         // Per-class mean mass share and mean signed gradient.
         var share = [Float](repeating: 0, count: classes * hw), mean = share
         for cl in 0..<classes {
@@ -58,7 +59,7 @@ public struct TriggerVerification: Sendable {
         let stamped = Tensor(shape: [0])
         var results: [ClassResult] = []
         for cl in 0..<classes {
-            // Best window of the contrast map (prefix sums).
+            // Integral image of the contrast map (what this class looks at that the median class does not).
             var integral = [Double](repeating: 0, count: (h + 1) * (w + 1))
             for y in 0..<h {
                 var row = 0.0
@@ -67,34 +68,37 @@ public struct TriggerVerification: Sendable {
                     integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + row
                 }
             }
-            var best = -Double.infinity, bx = 0, by = 0
-            for y in 0...(h - k) {
-                for x in 0...(w - k) {
-                    let s = integral[(y + k) * (w + 1) + x + k] - integral[y * (w + 1) + x + k]
-                        - integral[(y + k) * (w + 1) + x] + integral[y * (w + 1) + x]
-                    if s > best { best = s; bx = x; by = y }
+            var chosen = ClassResult(label: cl, windowScore: 0, flipRate: -1, x: 0, y: 0, size: 0)
+            for size in windows {
+                let k = Swift.min(size, h, w)
+                var best = -Double.infinity, bx = 0, by = 0
+                for y in 0...(h - k) {
+                    for x in 0...(w - k) {
+                        let s = integral[(y + k) * (w + 1) + x + k] - integral[y * (w + 1) + x + k]
+                            - integral[(y + k) * (w + 1) + x] + integral[y * (w + 1) + x]
+                        if s > best { best = s; bx = x; by = y }
+                    }
                 }
-            }
-            // Verify on the images not already predicted as this class.
-            let others = (0..<n).filter { predictions[$0] != cl }
-            var flips = 0
-            if !others.isEmpty {
-                stamped.resize([others.count, c, h, w])
-                for (j, i) in others.enumerated() {
-                    let dst = stamped.data + j * c * hw
-                    dst.update(from: images.data + i * c * hw, count: c * hw)
-                    for ch in 0..<c {
-                        for y in by..<(by + k) {
-                            for x in bx..<(bx + k) {
-                                dst[ch * hw + y * w + x] = mean[cl * hw + y * w + x] > 0 ? 1 : 0
+                // Verify on the images not already predicted as this class.
+                let others = (0..<n).filter { predictions[$0] != cl }
+                var flips = 0
+                if !others.isEmpty {
+                    stamped.resize([others.count, c, h, w])
+                    for (j, i) in others.enumerated() {
+                        let dst = stamped.data + j * c * hw
+                        dst.update(from: images.data + i * c * hw, count: c * hw)
+                        for ch in 0..<c {
+                            for y in by..<(by + k) {
+                                for x in bx..<(bx + k) { dst[ch * hw + y * w + x] = mean[cl * hw + y * w + x] > 0 ? 1 : 0 }
                             }
                         }
                     }
+                    flips = argmaxRows(model.forward(stamped, mode: .inference)).filter { $0 == cl }.count
                 }
-                flips = argmaxRows(model.forward(stamped, mode: .inference)).filter { $0 == cl }.count
+                let rate = others.isEmpty ? 0 : Double(flips) / Double(others.count)
+                if rate > chosen.flipRate { chosen = ClassResult(label: cl, windowScore: best, flipRate: rate, x: bx, y: by, size: k) }
             }
-            results.append(ClassResult(label: cl, windowScore: best, flipRate: others.isEmpty ? 0 : Double(flips) / Double(others.count),
-                                       x: bx, y: by))
+            results.append(chosen)
         }
         return results
     }
