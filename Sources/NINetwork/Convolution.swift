@@ -195,13 +195,7 @@ public final class Conv2D: Layer {
                                         (ext + o * nPad + gi * plane + oy * wp).update(from: dyi + o * ohw + oy * oww, count: oww)
                                     }
                                 }
-                                let db = dwPart + oc * k
-                                for o in 0..<oc {
-                                    var s: Float = 0
-                                    let row = dyi + o * ohw
-                                    for j in 0..<ohw { s += row[j] }
-                                    db[o] += s
-                                }
+                                Self.addBiasGradient(dyi, channels: oc, size: ohw, into: dwPart + oc * k)
                             }
                             DotGEMM.accumulate(m: oc, n: nPad, a: ext, lda: nPad, b: xp, bOffsets: offsets.baseAddress!,
                                                columns: k, zeroOffset: cin * span + 16, c: dwPart, ldc: k)
@@ -218,11 +212,8 @@ public final class Conv2D: Layer {
                     } else if inputGradient {
                         let dcol = self.dcols.get(t, count: k * ohw).data
                         for i in range {
-                            GEMM.sgemm(transA: true, m: k, n: ohw, k: oc, a: w, lda: k, b: dyd + i * outStride, ldb: ohw,
-                                       beta: 0, c: dcol, ldc: ohw, workspace: ws)
-                            let dxi = dxd + i * inStride
-                            dxi.update(repeating: 0, count: inStride)
-                            Im2Col.col2im(dcol, g, into: dxi)
+                            Self.inputGradientByCol2Im(dyd + i * outStride, weights: w, geometry: g, outChannels: oc,
+                                                       dcol: dcol, into: dxd + i * inStride, workspace: ws)
                         }
                     }
                 }
@@ -237,13 +228,7 @@ public final class Conv2D: Layer {
                     GEMM.sgemm(m: oc, n: k, k: ohw, a: dyi, lda: ohw,
                                packer: Im2ColTransposedPacker(image: xd + i * inStride, geometry: g),
                                beta: 1, c: dwPart, ldc: k, workspace: ws)
-                    let db = dwPart + oc * k
-                    for o in 0..<oc {
-                        var s: Float = 0
-                        let row = dyi + o * ohw
-                        for j in 0..<ohw { s += row[j] }
-                        db[o] += s
-                    }
+                    Self.addBiasGradient(dyi, channels: oc, size: ohw, into: dwPart + oc * k)
                 }
                 guard inputGradient else { continue }
                 let dxi = dxd + i * inStride
@@ -252,10 +237,7 @@ public final class Conv2D: Layer {
                                packer: Im2ColPacker(image: dyi, geometry: tg), beta: 0, c: dxi, ldc: hw, workspace: ws)
                 } else {
                     let dcol = self.dcols.get(t, count: k * ohw).data
-                    GEMM.sgemm(transA: true, m: k, n: ohw, k: oc, a: w, lda: k, b: dyi, ldb: ohw,
-                               beta: 0, c: dcol, ldc: ohw, workspace: ws)
-                    dxi.update(repeating: 0, count: inStride)
-                    Im2Col.col2im(dcol, g, into: dxi)
+                    Self.inputGradientByCol2Im(dyi, weights: w, geometry: g, outChannels: oc, dcol: dcol, into: dxi, workspace: ws)
                 }
             }
         }
@@ -269,6 +251,30 @@ public final class Conv2D: Layer {
             }
         }
         return inputGradient ? dx : dy
+    }
+}
+
+extension Conv2D {
+    /// `db[o] += Σ_j dY[o, j]` for one image.
+    @inline(__always)
+    static func addBiasGradient(_ dy: UnsafePointer<Float>, channels: Int, size: Int, into db: UnsafeMutablePointer<Float>) {
+        for o in 0..<channels {
+            var s: Float = 0
+            let row = dy + o * size
+            for j in 0..<size { s += row[j] }
+            db[o] += s
+        }
+    }
+
+    /// dX of one image the general way: `dcol = Wᵀ · dY`, then `col2im` (any stride and padding).
+    @inline(__always)
+    static func inputGradientByCol2Im(_ dy: UnsafePointer<Float>, weights w: UnsafePointer<Float>, geometry g: ConvGeometry,
+                                      outChannels oc: Int, dcol: UnsafeMutablePointer<Float>,
+                                      into dx: UnsafeMutablePointer<Float>, workspace: GEMM.Workspace) {
+        let k = g.patchSize, ohw = g.outHeight * g.outWidth
+        GEMM.sgemm(transA: true, m: k, n: ohw, k: oc, a: w, lda: k, b: dy, ldb: ohw, beta: 0, c: dcol, ldc: ohw, workspace: workspace)
+        dx.update(repeating: 0, count: g.channels * g.height * g.width)
+        Im2Col.col2im(dcol, g, into: dx)
     }
 }
 

@@ -20,7 +20,7 @@ struct DemoCommand: ParsableCommand {
         let model = demo.appendingPathComponent("trojaned-mnist.onnx")
         let truth = try AttackSidecar.read(from: demo.appendingPathComponent("trojaned-mnist.attack.json"))
         print("Bundled model: \(model.lastPathComponent), trojaned by BadNets with \(truth.trigger) -> label \(truth.targets.map(String.init).joined(separator: ",")) (clean accuracy \(String(format: "%.2f%%", truth.cleanAccuracy * 100)), attack success \(String(format: "%.2f%%", truth.attackSuccessRate * 100))). The detector does not see this.\n")
-        var scan = try ScanCommand.parse(["--model", model.path, "--images", demo.appendingPathComponent("images").path,
+        let scan = try ScanCommand.parse(["--model", model.path, "--images", demo.appendingPathComponent("images").path,
                                           "--count", "40", "--preset", preset, "--html", html])
         try scan.run()
         print("\nGround truth: attack target \(truth.targets.map(String.init).joined(separator: ","))")
