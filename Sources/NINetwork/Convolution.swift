@@ -181,11 +181,17 @@ public final class Conv2D: Layer {
                     if parameterGradients {
                         let dwPart = self.dws.get(t, count: oc * k + oc).data
                         let xp = self.pads.get(2 * t, count: xBuf).data
+                        // Zero once: positions outside the valid outputs (and the tail) are never written
+                        // below, so they stay zero; a short last group clears its absent slots.
+                        xp.update(repeating: 0, count: xBuf)
+                        ext.update(repeating: 0, count: mRows * nPad)
                         var start = range.lowerBound
                         while start < range.upperBound {
                             let members = Swift.min(group, range.upperBound - start)
-                            xp.update(repeating: 0, count: xBuf)
-                            ext.update(repeating: 0, count: mRows * nPad)
+                            if members < group {
+                                for c in 0..<cin { (xp + c * span + members * plane).update(repeating: 0, count: (group - members) * plane) }
+                                for o in 0..<oc { (ext + o * nPad + members * plane).update(repeating: 0, count: nPad - members * plane) }
+                            }
                             for gi in 0..<members {
                                 let i = start + gi
                                 pg.pad(xd + i * inStride, channels: cin, into: xp + gi * plane, channelStride: span)

@@ -67,7 +67,12 @@ public final class Sequential: Model {
     }
 
     /// Zeroes all parameter gradients.
-    public func zeroGradients() { for p in parameters where p.trainable { p.grad.zero() } }
+    public func zeroGradients() {
+        for p in parameters where p.trainable {
+            let g = p.grad.data
+            elementwise(p.grad.count) { r in g.advanced(by: r.lowerBound).update(repeating: 0, count: r.count) }
+        }
+    }
 
     /// A one-line-per-layer summary with output shapes and parameter counts.
     public var summary: String {
