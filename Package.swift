@@ -68,7 +68,7 @@ let package = Package(
         // Reports: terminal table, JSON and a self-contained HTML page with heatmaps (issue 3).
         .target(name: "NIReports", dependencies: ["NITensor", "NINetwork", "NIDatasets", "NIExplainers", "NIDetectors"]),
         // Benchmarks printed by `neuroninspect bench`, with PyTorch's figures from the same run.
-        .target(name: "NIBenchmarks", dependencies: ["NITensor", "NINetwork"], swiftSettings: kernelSettings),
+        .target(name: "NIBenchmarks", dependencies: ["NITensor", "NINetwork", "NIDetectors"], swiftSettings: kernelSettings),
         // The command-line tool: a thin shell over the library.
         .executableTarget(name: "neuroninspect", dependencies: [
             "NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIBenchmarks", "NIAttacks", "NIExplainers", "NIDetectors", "NIReports",

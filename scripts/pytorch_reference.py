@@ -276,6 +276,32 @@ def run_saliency(args, arch: str, batch: int, class_index: int) -> dict:
     }, args)
 
 
+def run_heatmaps(args, arch: str, images: int) -> dict:
+    """Input gradients of every class for `images` images: one forward, then one backward per class
+    (retain_graph), the way a detector computes all-class heatmaps without a forward per class."""
+    import torch
+
+    model = build_model(arch)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    x = torch.rand(*input_shape(arch, images)).requires_grad_(True)
+    classes = num_classes(arch)
+
+    def step():
+        out = model(x)
+        grads = []
+        for c in range(classes):
+            (g,) = torch.autograd.grad(out[:, c].sum(), x, retain_graph=c < classes - 1)
+            grads.append(g.abs().amax(dim=1))
+        return grads
+
+    secs, reps = measure(step, args.seconds)
+    log(f"heatmaps {arch} {images} images x {classes} classes: {secs:.3f} s ({reps} reps)")
+    return with_memory({"arch": arch, "images": images, "classes": classes,
+                        "seconds": round(secs, 5), "reps": reps}, args)
+
+
 def run_forward(args, arch: str, batch: int) -> dict:
     import torch
 
@@ -369,6 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--class-index", type=int, default=0,
                     help="logit column whose sum is back-propagated (default 0)")
 
+    sp = add("heatmaps", "all-class input gradients: one forward, a backward per class")
+    sp.add_argument("--arch", choices=ARCHS, required=True)
+    sp.add_argument("--images", type=positive_int, default=50)
+
     sp = add("forward", "inference forward under torch.no_grad()")
     sp.add_argument("--arch", choices=ARCHS, required=True)
     sp.add_argument("--batch", type=positive_int, default=64)
@@ -402,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
             result = {"train": run_train(args, args.arch, args.batch, args.optimizer, args.lr)}
         elif args.command == "saliency":
             result = {"saliency": run_saliency(args, args.arch, args.batch, args.class_index)}
+        elif args.command == "heatmaps":
+            result = {"heatmaps": run_heatmaps(args, args.arch, args.images)}
         elif args.command == "forward":
             result = {"forward": run_forward(args, args.arch, args.batch)}
         elif args.command == "all":

@@ -1,6 +1,7 @@
 import Foundation
 import NITensor
 import NINetwork
+import NIDetectors
 
 /// One benchmark row: what was measured, our figure, PyTorch's figure from the same run (when available),
 /// and the target ratio.
@@ -94,6 +95,20 @@ public enum EngineBenchmarks {
             _ = model.backward(dy, parameterGradients: false, inputGradient: true)
         }
         return t * 1000
+    }
+
+    /// Seconds for NeuronInspect's `paper` pipeline on `images` random images: rectified-saliency heatmaps of
+    /// every class (one forward, a backward per class), the three features and the MAD test.
+    public static func scanSeconds(_ arch: ArchitectureSpec, images: Int, seconds: Double) throws -> Double {
+        let model = try arch.build(seed: 1)
+        let (x, _) = randomBatch(model, batch: images, seed: 4)
+        let detector = NeuronInspect(preset: .paper(channels: model.inputShape[0]))
+        var failure: Error?
+        let t = medianSeconds(budget: seconds) {
+            do { _ = try detector.inspect(model, images: x, modelName: "bench") } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return t
     }
 
     /// Milliseconds for one inference forward of a batch.

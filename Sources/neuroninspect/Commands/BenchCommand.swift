@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write the table as Markdown to this file.") var markdown: String?
     @Option(help: "Write the rows as JSON to this file.") var json: String?
     @Option(help: "Only print a per-layer timing of one training step of this architecture.") var layers: String?
-    @Option(help: "Run only one group: gemm, train or saliency.") var only: String?
+    @Option(help: "Run only one group: gemm, train, saliency or scan.") var only: String?
     @Flag(help: "With --layers: time inference forward + input-gradient backward (the saliency pass) instead.") var saliency = false
 
     func run() throws {
@@ -71,6 +71,16 @@ struct BenchCommand: ParsableCommand {
             if let t = torch, let r = try? t.run(["--seconds", String(seconds), "forward", "--arch", arch, "--batch", "64"]),
                let d = r["forward"] as? [String: Any], let v = d["ms"] as? Double { fref = 1000 / v }
             rows.append(BenchmarkRow(name: "inference forward, \(arch) net, batch 64", unit: "batches/s", ours: 1000 / fms, pytorch: fref, targetRatio: nil))
+        }
+        // Detection: all-class heatmaps + features + MAD on 50 images (issue 3: <= 0.06 s MNIST, <= 1.2 s GTSRB).
+        for arch in ["mnist", "gtsrb"] where only == nil || only == "scan" {
+            let secs = try EngineBenchmarks.scanSeconds(try ArchitectureSpec.named(arch), images: 50, seconds: seconds)
+            var ref: Double?
+            if let t = torch, let r = try? t.run(["--seconds", String(seconds), "heatmaps", "--arch", arch, "--images", "50"]),
+               let d = r["heatmaps"] as? [String: Any], let v = d["seconds"] as? Double { ref = 1 / v }
+            rows.append(BenchmarkRow(name: "NeuronInspect paper pipeline, all classes, 50 images, \(arch) net (PyTorch: forward + backward per class only)",
+                                     unit: "scans/s", ours: 1 / secs, pytorch: ref, targetRatio: nil))
+            printErr(rows.last!.name + String(format: ": %.3f s", secs))
         }
         let table = BenchmarkTable.markdown(rows, header: "\(versions); ours: \(threads) threads, kernel flags \(BuildInfo.kernelFlavour)")
         print(table)
