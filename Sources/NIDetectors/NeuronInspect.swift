@@ -30,7 +30,7 @@ public struct NeuronInspect {
 
         /// Our default: `verified` (SmoothGrad heatmaps, trigger localisation, flip-rate verification). Chosen by
         /// measurement (scripts/detection_sweep.sh, docs/DETECTION.md): on 16 trojaned and 5 benign MNIST models
-        /// it flagged the target alone on 12/16 and nothing on 5/5, where `paper` managed 0/16 and 3/5.
+        /// it flagged the target alone on 14/16 and nothing on 5/5, where `paper` managed 0/16 and 3/5.
         public static func standard(channels: Int) -> Preset {
             var p = verified(channels: channels)
             p.name = "default"
