@@ -1,0 +1,53 @@
+import XCTest
+import NITensor
+import NINetwork
+import NIExplainers
+@testable import NIDetectors
+
+/// Trigger localisation and verification on a hand-weighted linear model whose backdoor is known exactly.
+///
+/// Input 1x6x6 -> Dense(36, 3): class 0 = Σ left half (x < 3), class 1 = Σ right half, class 2 =
+/// 10·Σ top-left 2x2 − 20 (the "backdoor": it wins only when those four pixels are near 1).
+/// Clean images: 5 with the left half at 0.8 (class 0 wins by 14.4 - 12 = 2.4 over class 2), 5 with the right
+/// half at 0.8 (class 1); other pixels 0.1. Stamping the top-left 2x2 with ones gives class 2 a score of 20,
+/// above 15.2 (class 0) and 14.4 (class 1): every image flips to 2. No 2x2 patch can flip class 0 <-> 1
+/// (a margin of about 14 against a gain of at most 4).
+final class TriggerVerificationTests: XCTestCase {
+    func model() throws -> Sequential {
+        let d = Dense(36, 3)
+        for y in 0..<6 { for x in 0..<6 {
+            let p = y * 6 + x
+            d.weight.value[p] = x < 3 ? 1 : 0
+            d.weight.value[36 + p] = x >= 3 ? 1 : 0
+            d.weight.value[72 + p] = (x < 2 && y < 2) ? 10 : 0
+        } }
+        d.bias.value[2] = -20
+        return try Sequential(inputShape: [1, 6, 6], layers: [Flatten(), d])
+    }
+
+    func images() -> Tensor {
+        let t = Tensor(shape: [10, 1, 6, 6], repeating: 0.1)
+        for i in 0..<10 { for y in 0..<6 { for x in 0..<6 where (i < 5) == (x < 3) { t[i * 36 + y * 6 + x] = 0.8 } } }
+        return t
+    }
+
+    func testFindsTheBackdoorWindowAndOnlyItFlips() throws {
+        let m = try model(), x = images()
+        XCTAssertEqual(argmaxRows(m.forward(x, mode: .inference)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+        let signed = Saliency(reduction: .sum).attributeAllClasses(m, inputs: x)
+        let v = TriggerVerification(windows: [2])
+        let r = v.run(m, images: x, signed: signed)
+        XCTAssertEqual(r[2].flipRate, 1.0)
+        XCTAssertEqual(r[2].x, 0); XCTAssertEqual(r[2].y, 0); XCTAssertEqual(r[2].size, 2)
+        XCTAssertEqual(r[0].flipRate, 0); XCTAssertEqual(r[1].flipRate, 0)
+    }
+
+    func testDetectorFlagsOnlyTheBackdoorClass() throws {
+        let preset = NeuronInspect.Preset(name: "test", explainer: Saliency(reduction: .sum), features: FeatureOptions(),
+                                          verification: TriggerVerification(windows: [2]))
+        let report = try NeuronInspect(preset: preset).inspect(try model(), images: images(), modelName: "hand").report
+        XCTAssertEqual(report.flagged, [2], report.verdict)
+        // Flip rates (1, 0, 0 order by label 2, 0, 1): median 0, MAD floored at 0.05 -> index 1 / (0.05) = 20.
+        XCTAssertEqual(report.anomalyIndex, 20, accuracy: 1e-9)
+    }
+}
