@@ -9,7 +9,7 @@ import NIONNX
 /// normalisation); shared by `scan` and the later `cleanse`.
 struct ScanInputs: ParsableArguments {
     @Option(help: "ONNX model file (logits or a trailing Softmax, which is bypassed).") var model: String
-    @Option(help: "Folder of clean PNG/PPM/PGM images (sorted by name; the first --count are used).") var images: String
+    @Option(help: "Folder of clean PNG/PPM/PGM images (sorted by name; the first --count are used). Gray images are replicated to RGB for 3-channel models, RGB images reduced to luma for 1-channel models.") var images: String
     @Option(help: "Number of clean images to use. With fewer in the folder, all are used and the report says so.") var count: Int = 50
     @Flag(help: "Resize images to the model's input size (bilinear). Without it, a size mismatch is an error.") var resize = false
     @Option(help: "Per-channel mean subtracted after scaling to [0,1], e.g. 0.485,0.456,0.406.") var mean: String?
