@@ -3,7 +3,8 @@
 # (skipping models already trained, so a killed run resumes), scans each with the given presets, and prints
 # one line per model and preset plus the detection / false-positive summary.
 #   scripts/detection_sweep.sh [OUT_DIR] [PRESETS...]      defaults: .build-sweep  default paper smoothgrad
-# Environment: EPOCHS (default 2), INJECT (default 0.05), IMAGES (clean images per scan, default 50).
+# Environment: EPOCHS (default 2), INJECT (default 0.05), IMAGES (clean images per scan, default 50),
+# SEED_SALT (added to every model's seed: a held-out zoo with SEED_SALT=1000 and another OUT_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.build-sweep}; shift || true
@@ -24,7 +25,7 @@ for s in 1 2 3 4 5; do models+=("benign${s}||"); done
 for m in "${models[@]}"; do
   IFS='|' read -r name trig target <<<"$m"
   [ -f "$out/$name.onnx" ] && continue
-  seed=$(( $(printf '%s' "$name" | cksum | cut -d' ' -f1) % 1000 ))
+  seed=$(( $(printf '%s' "$name" | cksum | cut -d' ' -f1) % 1000 + ${SEED_SALT:-0} ))
   args=(train --dataset mnist --arch mnist --epochs "$epochs" --seed "$seed" --out "$out/$name.onnx")
   [ -n "$trig" ] && args+=(--trigger "$trig" --target "$target" --inject-ratio "$inject")
   $bin "${args[@]}" 2>/dev/null | tail -2 | tr '\n' ' '; echo
