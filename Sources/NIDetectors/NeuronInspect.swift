@@ -103,6 +103,9 @@ public struct NeuronInspect {
         if let data = try? JSONEncoder.sortedKeys.encode(preset.features), let s = String(data: data, encoding: .utf8) {
             settings["features"] = s
         }
+        if let v = preset.verification, let data = try? JSONEncoder.sortedKeys.encode(v), let s = String(data: data, encoding: .utf8) {
+            settings["verification"] = s
+        }
         let report = DetectionReport(model: modelName, detector: "neuroninspect", preset: preset.name,
                                      classes: model.classCount, images: images.shape[0], flagged: outcome.flagged,
                                      anomalyIndex: outcome.maxIndex, threshold: threshold,

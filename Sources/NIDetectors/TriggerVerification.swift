@@ -15,7 +15,7 @@ import NIExplainers
 ///    also reaches `minimumFlipRate` (40%, chosen on the MNIST sweep of docs/DETECTION.md: benign classes
 ///    flipped at most 25%, the weakest detected targets 44-47%). The MAD is floored at 0.05 (5 percentage points): on a clean model most
 ///    flip rates are 0, and the floor keeps indices finite and meaningful.
-public struct TriggerVerification: Sendable {
+public struct TriggerVerification: Codable, Sendable {
     /// Square window sizes tried per class; the one that flips most images counts.
     public var windows: [Int]
     public var minimumFlipRate: Double

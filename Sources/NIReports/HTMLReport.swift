@@ -104,7 +104,10 @@ public enum HTMLReport {
         h += bars("anomaly index per class", r.perClass.map { ($0.label, $0.anomalyIndex, $0.flagged) }, threshold: r.threshold)
         h += "<h2>Features</h2>"
         h += bars("combined score", r.perClass.map { ($0.label, $0.combined, $0.flagged) })
-        for f in featureNames { h += bars(f, r.perClass.map { ($0.label, $0.features[f] ?? 0, $0.flagged) }) }
+        // Window positions and sizes are coordinates, not scores: they stay in the table only.
+        for f in featureNames where !["windowX", "windowY", "windowSize"].contains(f) {
+            h += bars(f, r.perClass.map { ($0.label, $0.features[f] ?? 0, $0.flagged) })
+        }
         h += "<h2>Per-class table</h2><table><tr><th>label</th>" + featureNames.map { "<th>\(esc($0))</th>" }.joined() + "<th>combined</th><th>anomaly index</th></tr>"
         for e in r.perClass {
             h += "<tr\(e.flagged ? " class=\"flag\"" : "")><td>\(e.label)</td>" + featureNames.map { "<td>\(String(format: "%.5g", e.features[$0] ?? 0))</td>" }.joined()
