@@ -82,7 +82,9 @@ public struct DetectionReport: Codable, Sendable {
     /// One line a person can act on.
     public var verdict: String {
         flagged.isEmpty
-            ? "no backdoor target found (largest anomaly index \(String(format: "%.2f", anomalyIndex)) <= \(threshold))"
+            ? (anomalyIndex <= threshold
+                ? "no backdoor target found (largest anomaly index \(String(format: "%.2f", anomalyIndex)) <= \(threshold))"
+                : "no backdoor target found (largest anomaly index \(String(format: "%.2f", anomalyIndex)) > \(threshold), but that label failed the detector's second test: see the notes)")
             : "TROJANED: label\(flagged.count > 1 ? "s" : "") \(flagged.map(String.init).joined(separator: ", ")) flagged as attack target\(flagged.count > 1 ? "s" : "") (anomaly index \(String(format: "%.2f", anomalyIndex)) > \(threshold))"
     }
 }

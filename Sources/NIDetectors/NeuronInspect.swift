@@ -71,11 +71,12 @@ public struct NeuronInspect {
 
     /// Runs the detector on `images` `[N, C, H, W]` (clean, scaled as the model expects). Also returns the
     /// heatmaps for reports.
-    public func inspect(_ model: Model, images: Tensor, modelName: String, notes: [String] = []) throws
+    public func inspect(_ model: Model, images: Tensor, modelName: String, notes initialNotes: [String] = []) throws
         -> (report: DetectionReport, heatmaps: HeatmapSet) {
         guard model.classCount >= MADOutlierTest.minimumLabels else {
             throw DetectorError.tooFewLabels(count: model.classCount, minimum: MADOutlierTest.minimumLabels)
         }
+        var notes = initialNotes
         let t0 = monotonicSeconds()
         let heatmaps = preset.explainer.attributeAllClasses(model, inputs: images)
         let features = try Features.extract(heatmaps, options: preset.features)
@@ -88,7 +89,11 @@ public struct NeuronInspect {
             scores = results.map(\.flipRate)
             extra = results.map { ["windowScore": $0.windowScore, "flipRate": $0.flipRate, "windowX": Double($0.x), "windowY": Double($0.y), "windowSize": Double($0.size)] }
             outcome = try v.mad.run(values: scores, labels: results.map(\.label))
+            let rejected = outcome.flagged.filter { scores[$0] < v.minimumFlipRate }
             outcome.flagged = outcome.flagged.filter { scores[$0] >= v.minimumFlipRate }
+            for l in rejected {
+                notes.append("label \(l): anomaly index \(String(format: "%.2f", outcome.indices[l])) but its patch flips only \(String(format: "%.0f%%", scores[l] * 100)) of the images, below the \(String(format: "%.0f%%", v.minimumFlipRate * 100)) floor: not flagged")
+            }
             threshold = v.mad.threshold
         }
         let seconds = monotonicSeconds() - t0
