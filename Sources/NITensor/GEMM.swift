@@ -117,16 +117,6 @@ public enum GEMM {
         }
     }
 
-    /// Tensor convenience: `C = A · B` for 2-D tensors (C resized).
-    public static func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor, transA: Bool = false, transB: Bool = false) {
-        let m = transA ? a.shape[1] : a.shape[0], k = transA ? a.shape[0] : a.shape[1]
-        let n = transB ? b.shape[0] : b.shape[1]
-        precondition((transB ? b.shape[1] : b.shape[0]) == k, "matmul: inner dimensions differ")
-        c.resize([m, n])
-        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.data, lda: a.shape[1],
-              b: b.data, ldb: b.shape[1], c: c.data, ldc: n)
-    }
-
     @inline(__always)
     static func block(transA: Bool, transB: Bool, rows: Range<Int>, cols: Range<Int>, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,

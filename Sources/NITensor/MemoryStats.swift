@@ -4,8 +4,6 @@ import Foundation
 public enum MemoryStats {
     /// Peak resident set size (VmHWM) in bytes.
     public static func peakResidentBytes() -> Int { field("VmHWM:") }
-    /// Current resident set size (VmRSS) in bytes.
-    public static func residentBytes() -> Int { field("VmRSS:") }
 
     static func field(_ name: String) -> Int {
         guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }

@@ -26,11 +26,6 @@ public enum Parallel {
             body(c, lo..<hi)
         }
     }
-
-    /// Runs `body(i)` for every `i` in `0..<count` spread over the workers.
-    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        forEachChunk(count) { _, r in for i in r { body(i) } }
-    }
 }
 
 /// A persistent pool of worker threads for `Parallel`. The caller runs chunk 0 itself; workers take the rest.

@@ -93,3 +93,15 @@ final class CLIScanTests: XCTestCase {
         assertFailure(r, mentions: ["2 labels", "at least 3"])
     }
 }
+
+extension CLIScanTests {
+    func testNormalisationOptionsAreChecked() throws {
+        let model = demo.appendingPathComponent("trojaned-mnist.onnx").path, images = demo.appendingPathComponent("images").path
+        assertFailure(try runCLI(["scan", "--model", model, "--images", images, "--mean", "0.1,0.2"]),
+                      mentions: ["--mean needs 1 comma-separated values", "0.1,0.2"])
+        assertFailure(try runCLI(["scan", "--model", model, "--images", images, "--std", "0"]),
+                      mentions: ["--std values must be positive"])
+        assertFailure(try runCLI(["scan", "--model", model, "--images", images, "--preset", "magic"]),
+                      mentions: ["unknown preset 'magic'"])
+    }
+}
