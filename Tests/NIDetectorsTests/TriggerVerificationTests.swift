@@ -50,4 +50,24 @@ final class TriggerVerificationTests: XCTestCase {
         // Flip rates (1, 0, 0 order by label 2, 0, 1): median 0, MAD floored at 0.05 -> index 1 / (0.05) = 20.
         XCTAssertEqual(report.anomalyIndex, 20, accuracy: 1e-9)
     }
+
+    /// Refinement: heatmaps that point class 2 at the wrong place (the 2x2 square at (3, 3), the bottom-right
+    /// corner) start its window there; the gradient on the stamped images moves it (2 pixels a step) to the
+    /// real trigger at (0, 0). Without refinement the misplaced window flips nothing.
+    func testRefinementMovesAMisplacedWindowOntoTheTrigger() throws {
+        let m = try model(), x = images()
+        let maps = Tensor(shape: [3, 10, 6, 6])
+        for i in 0..<10 {
+            for y in 3..<5 { for xx in 3..<5 { maps[((2 * 10 + i) * 6 + y) * 6 + xx] = 1 } }
+            maps[((0 * 10 + i) * 6 + 3) * 6 + 0] = 1
+            maps[((1 * 10 + i) * 6 + 3) * 6 + 5] = 1
+        }
+        var off = TriggerVerification(windows: [2]); off.refineSteps = 0
+        let before = off.run(m, images: x, signed: HeatmapSet(maps: maps))
+        XCTAssertEqual(before[2].x, 3); XCTAssertEqual(before[2].y, 3); XCTAssertEqual(before[2].flipRate, 0)
+        let after = TriggerVerification(windows: [2]).run(m, images: x, signed: HeatmapSet(maps: maps))
+        XCTAssertEqual(after[2].flipRate, 1.0)
+        XCTAssertEqual(after[2].x, 0); XCTAssertEqual(after[2].y, 0)
+        XCTAssertEqual(after[0].flipRate, 0); XCTAssertEqual(after[1].flipRate, 0)
+    }
 }
