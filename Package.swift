@@ -37,7 +37,7 @@ let package = Package(
     products: [
         .executable(name: "neuroninspect", targets: ["neuroninspect"]),
         .library(name: "NeuronInspect", targets: ["NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIAttacks",
-                                                  "NIExplainers", "NIDetectors"]),
+                                                  "NIExplainers", "NIDetectors", "NIExperiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -69,9 +69,11 @@ let package = Package(
         .target(name: "NIReports", dependencies: ["NITensor", "NINetwork", "NIDatasets", "NIExplainers", "NIDetectors"]),
         // Benchmarks printed by `neuroninspect bench`, with PyTorch's figures from the same run.
         .target(name: "NIBenchmarks", dependencies: ["NITensor", "NINetwork", "NIDetectors"], swiftSettings: kernelSettings),
+        // Experiments: zoo plans (grids of benign and trojaned models), sharding, result tables (issue 6).
+        .target(name: "NIExperiments", dependencies: ["NIDetectors"]),
         // The command-line tool: a thin shell over the library.
         .executableTarget(name: "neuroninspect", dependencies: [
-            "NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIBenchmarks", "NIAttacks", "NIExplainers", "NIDetectors", "NIReports",
+            "NITensor", "NINetwork", "NIDatasets", "NIONNX", "NIBenchmarks", "NIAttacks", "NIExplainers", "NIDetectors", "NIReports", "NIExperiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Resources/Demo")]),
 
@@ -85,6 +87,7 @@ let package = Package(
                     exclude: ["make_expected.py"]),
         .testTarget(name: "CLITests", dependencies: ["neuroninspect", "NITensor", "NINetwork", "NIDatasets", "NIONNX",
                                                   .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "NIExperimentsTests", dependencies: ["NIExperiments", "NIDetectors"]),
         .testTarget(name: "NIONNXTests", dependencies: ["NIONNX", "NINetwork", "NITensor"],
                     resources: [.copy("Fixtures")]),
     ],

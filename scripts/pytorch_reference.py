@@ -12,6 +12,9 @@ Subcommands (see scripts/README.md for the JSON each one prints):
   saliency --arch A --batch B [--class-index C]
                                  forward + backward of logits[:, C].sum() to the input
   forward  --arch A --batch B    inference forward under torch.no_grad()
+  cleanse  --arch A --batch B    one Neural Cleanse step: stamp mask + pattern (tanh space), forward,
+                                 cross-entropy (sum) towards label 0 + B * 1e-3 * |mask|_1, backward,
+                                 Adam (lr 0.1, betas 0.5/0.9, eps 1e-7) on mask and pattern
   all      [--shapes ...] [--batch B]
                                  versions + gemm + train (mnist adam 1e-3, gtsrb rmsprop 1e-3)
                                  + saliency (both archs) + forward (both archs), merged
@@ -321,6 +324,41 @@ def run_forward(args, arch: str, batch: int) -> dict:
     }, args)
 
 
+def run_cleanse(args, arch: str, batch: int) -> dict:
+    """One optimisation step of Neural Cleanse (Wang et al. 2019, the authors' visualizer.py): the model's
+    weights are frozen; the mask (1 x H x W) and pattern (C x H x W) live in tanh space."""
+    import torch
+    import torch.nn.functional as F
+
+    model = build_model(arch)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    shape = input_shape(arch, batch)
+    c, h, w = shape[1], shape[2], shape[3]
+    x = torch.rand(*shape)
+    eps = 1e-7
+    mask_tanh = torch.atanh((torch.rand(1, 1, h, w) - 0.5) * (2 - eps) * 0.999).requires_grad_(True)
+    pattern_tanh = torch.atanh((torch.rand(1, c, h, w) - 0.5) * (2 - eps) * 0.999).requires_grad_(True)
+    opt = torch.optim.Adam([mask_tanh, pattern_tanh], lr=0.1, betas=(0.5, 0.9), eps=1e-7)
+    y = torch.zeros(batch, dtype=torch.long)
+    cost = 1e-3
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        mask = torch.tanh(mask_tanh) / (2 - eps) + 0.5
+        pattern = torch.tanh(pattern_tanh) / (2 - eps) + 0.5
+        x_adv = (1 - mask) * x + mask * pattern
+        loss = F.cross_entropy(model(x_adv), y, reduction="sum") + batch * cost * mask.sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    secs, reps = measure(step, args.seconds)
+    log(f"cleanse {arch} b{batch}: {secs * 1e3:.3f} ms/step ({reps} reps)")
+    return with_memory({"arch": arch, "batch": batch, "ms": round(secs * 1e3, 4), "reps": reps}, args)
+
+
 def run_all(args) -> dict:
     out: dict = {"versions": run_versions(args)}
     out["gemm"] = run_gemm(args)
@@ -403,6 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--arch", choices=ARCHS, required=True)
     sp.add_argument("--batch", type=positive_int, default=64)
 
+    sp = add("cleanse", "one Neural Cleanse optimisation step (mask + pattern, Adam)")
+    sp.add_argument("--arch", choices=ARCHS, required=True)
+    sp.add_argument("--batch", type=positive_int, default=32)
+
     sp = add("all", "versions + gemm + train + saliency + forward, merged")
     sp.add_argument("--shapes", default=DEFAULT_SHAPES,
                     help=f"comma-separated MxNxK list (default {DEFAULT_SHAPES})")
@@ -436,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
             result = {"heatmaps": run_heatmaps(args, args.arch, args.images)}
         elif args.command == "forward":
             result = {"forward": run_forward(args, args.arch, args.batch)}
+        elif args.command == "cleanse":
+            result = {"cleanse": run_cleanse(args, args.arch, args.batch)}
         elif args.command == "all":
             result = run_all(args)
         else:  # argparse guarantees a known command

@@ -111,6 +111,27 @@ public enum EngineBenchmarks {
         return t
     }
 
+    /// Milliseconds for one Neural Cleanse optimisation step (issue 5): stamp the mask and pattern on a batch of
+    /// random images, forward, cross-entropy towards a target plus λ·|m|₁, backward to the input, the chain rule
+    /// to the mask and pattern (tanh-space) parameters, and an Adam update of both.
+    public static func cleanseStepMilliseconds(_ arch: ArchitectureSpec, batch: Int, seconds: Double) throws -> Double {
+        let model = try arch.build(seed: 1)
+        let (x, _) = randomBatch(model, batch: batch, seed: 5)
+        let o = NeuralCleanseOptions.original
+        let engine = TriggerReverseEngineering(model: model, tanhEpsilon: o.tanhEpsilon)
+        var rng = SeededGenerator(seed: 6)
+        let hw = model.inputShape[1] * model.inputShape[2]
+        engine.setState(mask: (0..<hw).map { _ in rng.nextUnit() },
+                        pattern: (0..<(model.inputShape[0] * hw)).map { _ in rng.nextUnit() })
+        let adam = engine.makeOptimizer(o)
+        let indices = Array(0..<batch)[...]
+        return medianSeconds(budget: seconds) {
+            engine.loadBatch(from: x, indices: indices)
+            _ = engine.evaluate(target: 0, cost: o.initialCost, gradients: true)
+            adam.step()
+        } * 1000
+    }
+
     /// Milliseconds for one inference forward of a batch.
     public static func forwardMilliseconds(_ arch: ArchitectureSpec, batch: Int, seconds: Double) throws -> Double {
         let model = try arch.build(seed: 1)

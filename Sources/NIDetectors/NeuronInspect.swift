@@ -57,13 +57,32 @@ public struct NeuronInspect {
             return p
         }
 
+        /// Table 5's ablation: the `paper` preset with one feature alone (`paper-sparseness`,
+        /// `paper-smoothness`, `paper-persistence`) or persistence by MSE or SSIM instead of XOR (`paper-mse`,
+        /// `paper-ssim`).
+        public static func ablation(_ variant: String, channels: Int) -> Preset? {
+            var p = paper(channels: channels)
+            p.name = "paper-" + variant
+            switch variant {
+            case "sparseness": p.features.weights = .sparsenessOnly
+            case "smoothness": p.features.weights = .smoothnessOnly
+            case "persistence": p.features.weights = .persistenceOnly
+            case "mse": p.features.persistence = .mse
+            case "ssim": p.features.persistence = .ssim
+            default: return nil
+            }
+            return p
+        }
+
         public static func named(_ name: String, channels: Int) throws -> Preset {
             switch name {
             case "verified": return verified(channels: channels)
             case "smoothgrad": return smoothgrad(channels: channels)
             case "paper": return paper(channels: channels)
             case "default": return standard(channels: channels)
-            default: throw DetectorError.invalidOption("unknown preset '\(name)': use default, paper, smoothgrad or verified")
+            default:
+                if name.hasPrefix("paper-"), let p = ablation(String(name.dropFirst(6)), channels: channels) { return p }
+                throw DetectorError.invalidOption("unknown preset '\(name)': use default, paper, smoothgrad, verified, or an ablation of paper (paper-sparseness, paper-smoothness, paper-persistence, paper-mse, paper-ssim)")
             }
         }
     }

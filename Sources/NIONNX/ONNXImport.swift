@@ -3,28 +3,86 @@ import SwiftProtobuf
 import NITensor
 import NINetwork
 
-/// Reads an ONNX classifier into a runnable model. This version maps a *chain* of nodes (each consuming the
-/// previous node's output) onto a `Sequential`: the layout our `train` writes and that simple exporters
-/// produce. Files are untrusted: sizes are checked against the bytes present before anything is allocated,
-/// and weights must be finite.
+/// Reads an ONNX image classifier (opsets 9 to 21: `torch.onnx.export` with either exporter, tf2onnx from
+/// Keras/TensorFlow, onnxruntime's optimised form, our own `train`) into a runnable model.
+///
+/// The graph is checked (every value produced once, no cycle, no missing input, supported operators and
+/// attributes, weights whose data matches their shape, external data only inside the model's folder, sizes
+/// within a memory bound), folded and traced on one image, then run by a `GraphModel`. A graph that is a plain
+/// chain of layers becomes a `Sequential` (the layout `train` writes), so those models keep their fast paths.
+/// Files are untrusted: nothing is allocated before its declared size is checked against the bytes present.
 public struct ONNXModel {
-    public let model: Sequential
+    /// The runnable model: a `Sequential` for chains, else a `GraphModel`.
+    public let model: any Model
+    /// The same model when it is a chain of layers.
+    public let sequential: Sequential?
+    /// The same model when it needs the graph executor.
+    public let graph: GraphModel?
     public let proto: Onnx_ModelProto
     public let path: String
+    /// The ai.onnx opset of the file.
+    public let opset: Int
+    /// Layout of the file's image input; NHWC models (Keras via tf2onnx) take NCHW images here and
+    /// transpose them internally.
+    public let inputLayout: InputLayout
+    /// Remarks on how the file was read (layout conversion, fixed batch).
+    public let notes: [String]
+
+    /// Image layouts of a rank-4 input.
+    public enum InputLayout: String, Sendable, Codable { case nchw = "NCHW", nhwc = "NHWC" }
+
+    /// Limits and choices for `load`.
+    public struct LoadOptions: Sendable {
+        /// Bytes of decoded weights allowed (the memory bound checked before allocating).
+        public var maxTotalBytes: Int = ONNXModel.maxTotalBytes
+        /// Force the input layout instead of guessing it.
+        public var layout: InputLayout? = nil
+        public init(maxTotalBytes: Int = ONNXModel.maxTotalBytes, layout: InputLayout? = nil) {
+            self.maxTotalBytes = maxTotalBytes; self.layout = layout
+        }
+    }
+
     /// `metadata_props` of the file.
     public var metadata: [String: String] {
         Dictionary(proto.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
     }
-    /// True when the file ends in Softmax/LogSoftmax (callers that need logits use `model.removingSoftmax()`).
-    public var endsWithSoftmax: Bool { model.endsWithSoftmax }
 
-    /// Largest initializer accepted (elements), a guard against absurd declared sizes.
+    /// `Softmax` or `LogSoftmax` when the model ends in one over the classes, else nil.
+    public var trailingSoftmax: String? {
+        if let s = sequential { return s.endsWithSoftmax ? "Softmax" : nil }
+        return graph?.trailingSoftmax
+    }
+    /// True when the file ends in Softmax/LogSoftmax (detection reads logits: use `logitsModel()`).
+    public var endsWithSoftmax: Bool { trailingSoftmax != nil }
+
+    /// The model read up to its logits: a trailing Softmax/LogSoftmax is bypassed (shares the layers/ops).
+    public func logitsModel() throws -> any Model {
+        if let s = sequential { return try s.removingSoftmax() }
+        if let g = graph {
+            do { return try g.removingSoftmax() } catch { throw ONNXError.shape(path, detail: "\(error)") }
+        }
+        return model
+    }
+
+    /// Largest tensor accepted (elements), a guard against absurd declared sizes.
     public static let maxTensorElements = 1 << 28
+    /// Default bound on decoded weights (bytes).
+    public static let maxTotalBytes = 1 << 32
+    /// Largest model file read (protobuf messages cannot exceed 2 GiB).
+    public static let maxFileBytes = Int(Int32.max)
 
-    public static func load(_ url: URL) throws -> ONNXModel {
+    public static func load(_ url: URL, options: LoadOptions = LoadOptions()) throws -> ONNXModel {
         let path = url.path
         guard FileManager.default.fileExists(atPath: path) else { throw ONNXError.missingFile(path) }
-        let data = try Data(contentsOf: url)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= maxFileBytes else { throw ONNXError.tooLarge(path, detail: "file of \(size) bytes is above the 2 GiB protobuf limit") }
+        let data: Data
+        do { data = try Data(contentsOf: url, options: [.alwaysMapped]) } catch { throw ONNXError.notONNX(path, reason: "cannot read: \(error)") }
+        return try load(data: data, path: path, folder: url.deletingLastPathComponent(), options: options)
+    }
+
+    /// Reads a model from bytes; `path` names it in messages, `folder` resolves external data (nil: refused).
+    public static func load(data: Data, path: String, folder: URL?, options: LoadOptions = LoadOptions()) throws -> ONNXModel {
         let proto: Onnx_ModelProto
         do { proto = try Onnx_ModelProto(serializedBytes: data) } catch {
             throw ONNXError.notONNX(path, reason: "protobuf parse failed: \(error)")
@@ -33,156 +91,213 @@ public struct ONNXModel {
             if proto.irVersion == 0 && proto.opsetImport.isEmpty { throw ONNXError.notONNX(path, reason: "no graph, IR version or opset") }
             throw ONNXError.emptyGraph(path)
         }
-        return ONNXModel(model: try buildSequential(proto.graph, path: path), proto: proto, path: path)
+        var opset: Int64 = -1
+        for o in proto.opsetImport where o.domain.isEmpty || o.domain == "ai.onnx" { opset = o.version }
+        if opset == -1 && proto.opsetImport.isEmpty { opset = 9 }
+        guard (9...21).contains(opset) else { throw ONNXError.unsupportedOpset(path, domain: "ai.onnx", version: opset) }
+        return try build(proto, path: path, opset: Int(opset), folder: folder, options: options)
     }
 
-    static func tensor(_ p: Onnx_TensorProto, path: String) throws -> Tensor {
-        let shape = p.dims.map { Int($0) }
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw ONNXError.badTensor(path, name: p.name, detail: "negative dimension in \(p.dims)") }
-        var count = 1
-        for d in shape {
-            let (m, o) = count.multipliedReportingOverflow(by: d)
-            guard !o, m <= maxTensorElements else {
-                throw ONNXError.badTensor(path, name: p.name, detail: "declared shape \(p.dims) exceeds the \(maxTensorElements)-element limit")
+    /// Checks the graph's structure and returns the nodes in topological order.
+    static func sortedNodes(_ g: Onnx_GraphProto, path: String, provided: Set<String>) throws -> [Onnx_NodeProto] {
+        guard g.node.count <= 1 << 20 else { throw ONNXError.tooLarge(path, detail: "graph of \(g.node.count) nodes") }
+        var producer: [String: Int] = [:]
+        for (i, n) in g.node.enumerated() {
+            for o in n.output where !o.isEmpty {
+                if provided.contains(o) || producer[o] != nil { throw ONNXError.duplicateValue(path, name: o) }
+                producer[o] = i
             }
-            count = m
         }
-        let t: Tensor
-        switch Onnx_TensorProto.DataType(rawValue: Int(p.dataType)) {
-        case .float?:
-            if !p.rawData.isEmpty {
-                guard p.rawData.count == count * 4 else {
-                    throw ONNXError.badTensor(path, name: p.name, detail: "shape \(shape) needs \(count * 4) bytes, raw_data has \(p.rawData.count)")
+        var pending = [Int](repeating: 0, count: g.node.count)
+        var consumers = [[Int]](repeating: [], count: g.node.count)
+        for (i, n) in g.node.enumerated() {
+            for v in n.input where !v.isEmpty {
+                if let p = producer[v] {
+                    pending[i] += 1
+                    consumers[p].append(i)
+                } else if !provided.contains(v) {
+                    throw ONNXError.missingValue(path, node: ONNXGraphBuilder.describe(n), name: v)
                 }
-                t = Tensor(shape: shape)
-                p.rawData.withUnsafeBytes { raw in UnsafeMutableRawPointer(t.data).copyMemory(from: raw.baseAddress!, byteCount: count * 4) }
-            } else {
-                guard p.floatData.count == count else {
-                    throw ONNXError.badTensor(path, name: p.name, detail: "shape \(shape) needs \(count) values, float_data has \(p.floatData.count)")
-                }
-                t = Tensor(shape: shape, values: p.floatData)
             }
-        default:
-            throw ONNXError.badTensor(path, name: p.name, detail: "data type \(p.dataType) is not supported (float32 expected)")
         }
-        var bad = 0
-        for i in 0..<t.count where !t[i].isFinite { bad += 1 }
-        if bad > 0 { throw ONNXError.nonFinite(path, name: p.name, count: bad) }
-        return t
+        var ready = (0..<g.node.count).filter { pending[$0] == 0 }
+        var order: [Int] = []
+        order.reserveCapacity(g.node.count)
+        var head = 0
+        while head < ready.count {
+            let i = ready[head]; head += 1
+            order.append(i)
+            for c in consumers[i] { pending[c] -= 1; if pending[c] == 0 { ready.append(c) } }
+        }
+        if order.count < g.node.count {
+            let stuck = (0..<g.node.count).first { pending[$0] > 0 }!
+            let value = g.node[stuck].input.first { !$0.isEmpty && producer[$0] != nil && pending[producer[$0]!] > 0 }
+                ?? g.node[stuck].input.first { !$0.isEmpty } ?? g.node[stuck].name
+            throw ONNXError.cycle(path, value: value)
+        }
+        return order.map { g.node[$0] }
     }
 
-    static func buildSequential(_ g: Onnx_GraphProto, path: String) throws -> Sequential {
-        var inits: [String: Onnx_TensorProto] = [:]
-        for i in g.initializer { inits[i.name] = i }
-        let realInputs = g.input.filter { inits[$0.name] == nil }
-        guard realInputs.count == 1, let input = realInputs.first else {
+    static func build(_ proto: Onnx_ModelProto, path: String, opset: Int, folder: URL?, options: LoadOptions) throws -> ONNXModel {
+        let g = proto.graph
+        let decoder = TensorDecoder(path: path, folder: folder, budget: options.maxTotalBytes)
+        // Initializers.
+        var initNames = Set<String>()
+        for t in g.initializer {
+            guard !t.name.isEmpty else { throw ONNXError.badTensor(path, name: "(unnamed)", detail: "initializer without a name") }
+            guard initNames.insert(t.name).inserted else { throw ONNXError.duplicateValue(path, name: t.name) }
+        }
+        let realInputs = g.input.filter { !initNames.contains($0.name) }
+        guard realInputs.count == 1, let input = realInputs.first, !input.name.isEmpty else {
             throw ONNXError.notSequential(path, detail: "expected exactly one image input, found \(realInputs.map(\.name))")
         }
+        let nodes = try sortedNodes(g, path: path, provided: initNames.union([input.name]))
+        // The image input: rank 4, NCHW or NHWC.
         let dims = input.type.tensorType.shape.dim
         guard dims.count == 4 else {
-            throw ONNXError.shape(path, detail: "input '\(input.name)' has rank \(dims.count); an NCHW image input of rank 4 is expected")
+            throw ONNXError.shape(path, detail: "input '\(input.name)' has rank \(dims.count); an image input of rank 4 (NCHW or NHWC) is expected")
         }
-        let inputShape = dims.dropFirst().map { Int($0.dimValue) }
-        guard inputShape.allSatisfy({ $0 > 0 && $0 <= 4096 }) else {
-            throw ONNXError.shape(path, detail: "input '\(input.name)' has unknown or absurd dimensions \(inputShape)")
+        let declared = dims.map { $0.dimValue }
+        let spatial = declared.dropFirst().map(Int.init)
+        guard spatial.allSatisfy({ $0 > 0 && $0 <= 4096 }) else {
+            throw ONNXError.shape(path, detail: "input '\(input.name)' has unknown or absurd dimensions \(Array(declared.dropFirst()))")
         }
-        var current = input.name
+        let fixedBatch: Int? = declared[0] > 0 && declared[0] <= 1 << 20 ? Int(declared[0]) : nil
+        let consumers = nodes.filter { $0.input.contains(input.name) }
+        let feedsNCHWTranspose = !consumers.isEmpty && consumers.allSatisfy { $0.opType == "Transpose" && ONNXAttributes($0).ints("perm") == [0, 3, 1, 2] }
+        let layout: InputLayout = options.layout
+            ?? (feedsNCHWTranspose || (spatial[2] <= 4 && spatial[0] > 4) ? .nhwc : .nchw)
+        let chw = layout == .nhwc ? [spatial[2], spatial[0], spatial[1]] : spatial
+        var notes: [String] = []
+        if layout == .nhwc { notes.append("input '\(input.name)' is NHWC \(spatial): images are given as NCHW \(chw) and transposed") }
+        if let b = fixedBatch, b != 1 { notes.append("the file declares a fixed batch of \(b); other batch sizes are run") }
+
+        var b = ONNXGraphBuilder(path: path, opset: opset, fixedBatch: fixedBatch, decoder: decoder)
+        for t in g.initializer {
+            switch try b.decoder.decode(t, name: t.name) {
+            case .float(let w): b.known[t.name] = .weight(w)
+            case .integer(let s): b.known[t.name] = .fixed(s)
+            }
+        }
+        let image = b.newValue(layout == .nhwc ? "\(input.name) (NCHW)" : input.name)
+        b.shapes[image] = [1] + chw
+        if layout == .nhwc {
+            let t = TransposeOp(perm: [0, 2, 3, 1])
+            var n = Onnx_NodeProto(); n.name = "nchw_to_nhwc"; n.opType = "Transpose"
+            let id = try b.add(t, n, inputs: [image], output: input.name)
+            b.known[input.name] = .dynamic(id)
+        } else {
+            b.known[input.name] = .dynamic(image)
+        }
+        // Outputs other than the first of multi-output nodes must be unused.
+        var used = Set(nodes.flatMap { $0.input })
+        if let first = g.output.first { used.insert(first.name) }
+        for n in nodes {
+            for (k, o) in n.output.enumerated() where k > 0 && !o.isEmpty && used.contains(o) {
+                throw ONNXError.unsupportedAttribute(path, node: ONNXGraphBuilder.describe(n), detail: "output \(k) ('\(o)') is used, but only the first output of \(n.opType) is supported")
+            }
+        }
+        for n in nodes { try b.translate(n) }
+        guard let outName = g.output.first?.name, let outKnown = b.known[outName] else {
+            throw ONNXError.shape(path, detail: "the graph declares no output computed by its nodes")
+        }
+        guard case .dynamic(var out) = outKnown else {
+            throw ONNXError.shape(path, detail: "the output '\(outName)' does not depend on the image")
+        }
+        let outShape = b.shape(out)
+        if outShape.count != 2 {
+            guard outShape.count > 2, outShape[0] == 1, outShape.dropFirst(2).allSatisfy({ $0 == 1 }) else {
+                throw ONNXError.shape(path, detail: "the output '\(outName)' has shape \(outShape) for one image; [N, classes] is expected")
+            }
+            var n = Onnx_NodeProto(); n.name = "flatten_output"; n.opType = "Flatten"
+            out = try b.add(ReshapeOp(.flatten(axis: 1)), n, inputs: [out], output: outName + " (flattened)")
+        }
+        // A chain of layers from the image to the output becomes a Sequential.
         var layers: [Layer] = []
-        var shape = [1] + inputShape
-        var remaining = g.node
-        func ints(_ n: Onnx_NodeProto, _ name: String) -> [Int]? { n.attribute.first { $0.name == name }.map { $0.ints.map { Int($0) } } }
-        func int(_ n: Onnx_NodeProto, _ name: String) -> Int? { n.attribute.first { $0.name == name }.map { Int($0.i) } }
-        func float(_ n: Onnx_NodeProto, _ name: String) -> Float? { n.attribute.first { $0.name == name }.map { $0.f } }
-        func weight(_ n: Onnx_NodeProto, _ i: Int) throws -> Tensor {
-            guard i < n.input.count, let p = inits[n.input[i]] else {
-                throw ONNXError.missingInitializer(path, node: n.name, name: i < n.input.count ? n.input[i] : "input \(i)")
-            }
-            return try tensor(p, path: path)
+        var current = image, chain = b.constants.isEmpty
+        for s in b.steps where chain {
+            guard case let .op(op, ins, _, o, _) = s, let l = op as? LayerOp, ins == [current] else { chain = false; break }
+            layers.append(l.layer); current = o
         }
-        while !remaining.isEmpty {
-            let consumers = remaining.enumerated().filter { $0.element.input.first == current }
-            guard consumers.count == 1, let (pos, n) = consumers.first else {
-                throw ONNXError.notSequential(path, detail: consumers.isEmpty
-                    ? "no node consumes '\(current)' but \(remaining.count) nodes remain (graphs with branches need the graph executor)"
-                    : "value '\(current)' feeds \(consumers.count) nodes: graphs with branches are not supported by the sequential loader")
-            }
-            remaining.remove(at: pos)
-            let name = n.name.isEmpty ? n.opType : n.name
-            let layer: Layer
-            switch n.opType {
-            case "Conv":
-                let w = try weight(n, 1)
-                guard w.shape.count == 4 else { throw ONNXError.badTensor(path, name: n.input[1], detail: "conv weight must be rank 4, is \(w.shape)") }
-                if let gr = int(n, "group"), gr != 1 { throw ONNXError.unsupportedAttribute(path, node: name, detail: "group=\(gr) convolution is not supported yet") }
-                if let d = ints(n, "dilations"), d.contains(where: { $0 != 1 }) { throw ONNXError.unsupportedAttribute(path, node: name, detail: "dilations \(d) are not supported") }
-                let k = ints(n, "kernel_shape") ?? [w.shape[2], w.shape[3]]
-                let s = ints(n, "strides") ?? [1, 1]
-                let p = ints(n, "pads") ?? [0, 0, 0, 0]
-                guard k.count == 2, s.count == 2, p.count == 4 else { throw ONNXError.unsupportedAttribute(path, node: name, detail: "only 2-D convolutions are supported") }
-                let c = Conv2D(inChannels: w.shape[1], outChannels: w.shape[0], kernel: (k[0], k[1]), stride: (s[0], s[1]),
-                               padding: (p[0], p[1], p[2], p[3]), name: "conv\(layers.count)")
-                c.weight.value.assign(w)
-                if n.input.count > 2 { c.bias.value.assign(try weight(n, 2)) }
-                layer = c
-            case "Gemm":
-                var w = try weight(n, 1)
-                if (int(n, "transA") ?? 0) != 0 { throw ONNXError.unsupportedAttribute(path, node: name, detail: "Gemm with transA=1 is not supported") }
-                if (int(n, "transB") ?? 0) == 0 {
-                    let t = Tensor(shape: [w.shape[1], w.shape[0]])
-                    for i in 0..<w.shape[0] { for j in 0..<w.shape[1] { t[j * w.shape[0] + i] = w[i * w.shape[1] + j] } }
-                    w = t
-                }
-                let alpha = float(n, "alpha") ?? 1, beta = float(n, "beta") ?? 1
-                let d = Dense(w.shape[1], w.shape[0], name: "dense\(layers.count)")
-                d.weight.value.assign(w)
-                if alpha != 1 { for i in 0..<d.weight.value.count { d.weight.value[i] *= alpha } }
-                if n.input.count > 2 {
-                    let b = try weight(n, 2)
-                    guard b.count == w.shape[0] else { throw ONNXError.badTensor(path, name: n.input[2], detail: "bias has \(b.count) values, expected \(w.shape[0])") }
-                    for i in 0..<b.count { d.bias.value[i] = beta * b[i] }
-                }
-                layer = d
-            case "Relu": layer = ReLU()
-            case "LeakyRelu": layer = LeakyReLU(alpha: float(n, "alpha") ?? 0.01)
-            case "MaxPool":
-                let k = ints(n, "kernel_shape") ?? [2, 2], s = ints(n, "strides") ?? [1, 1], p = ints(n, "pads") ?? [0, 0, 0, 0]
-                guard k.count == 2, k[0] == k[1], s.count == 2, s[0] == s[1], p.allSatisfy({ $0 == 0 }), (int(n, "ceil_mode") ?? 0) == 0 else {
-                    throw ONNXError.unsupportedAttribute(path, node: name, detail: "MaxPool supports square kernels, equal strides, no padding, floor mode")
-                }
-                layer = MaxPool2D(kernel: k[0], stride: s[0])
-            case "AveragePool":
-                let k = ints(n, "kernel_shape") ?? [2, 2], s = ints(n, "strides") ?? [1, 1], p = ints(n, "pads") ?? [0, 0, 0, 0]
-                guard k.count == 2, k[0] == k[1], s.count == 2, s[0] == s[1], Set(p).count <= 1 else {
-                    throw ONNXError.unsupportedAttribute(path, node: name, detail: "AveragePool supports square kernels, equal strides, symmetric padding")
-                }
-                layer = AvgPool2D(kernel: k[0], stride: s[0], padding: p.first ?? 0, countIncludePad: (int(n, "count_include_pad") ?? 0) != 0)
-            case "GlobalAveragePool": layer = GlobalAveragePool()
-            case "BatchNormalization":
-                let b = BatchNorm(try weight(n, 1).count, epsilon: float(n, "epsilon") ?? 1e-5, name: "bn\(layers.count)")
-                for (i, p) in [b.gamma, b.beta, b.runningMean, b.runningVar].enumerated() {
-                    let t = try weight(n, i + 1)
-                    guard t.count == b.channels else { throw ONNXError.badTensor(path, name: n.input[i + 1], detail: "expected \(b.channels) values") }
-                    p.value.assign(t); p.value.reshape([b.channels])
-                }
-                layer = b
-            case "Flatten":
-                guard (int(n, "axis") ?? 1) == 1 else { throw ONNXError.unsupportedAttribute(path, node: name, detail: "Flatten axis must be 1") }
-                layer = Flatten()
-            case "Dropout", "Identity":
-                layer = Dropout(0)
-            case "Softmax": layer = Softmax()
-            default:
-                throw ONNXError.unsupportedOp(path, op: n.opType, node: name)
-            }
-            do { shape = try layer.outputShape(for: shape) } catch {
-                throw ONNXError.shape(path, detail: "node '\(name)' (\(n.opType)): \(error)")
-            }
-            layers.append(layer)
-            guard let out = n.output.first else { throw ONNXError.notSequential(path, detail: "node '\(name)' has no output") }
-            current = out
+        if chain && current == out && !layers.isEmpty, let seq = try? Sequential(inputShape: chw, layers: layers) {
+            return ONNXModel(model: seq, sequential: seq, graph: nil, proto: proto, path: path, opset: opset, inputLayout: layout, notes: notes)
         }
-        do { return try Sequential(inputShape: inputShape, layers: layers) } catch {
+        let graph: GraphModel
+        do {
+            graph = try GraphModel(inputShape: chw, valueNames: b.names, input: image, output: out, steps: b.steps, constants: b.constants)
+            try graph.plan([2] + chw)
+            try graph.plan([1] + chw)
+        } catch {
             throw ONNXError.shape(path, detail: "\(error)")
+        }
+        return ONNXModel(model: graph, sequential: nil, graph: graph, proto: proto, path: path, opset: opset, inputLayout: layout, notes: notes)
+    }
+}
+
+/// Runs an arbitrary ONNX graph once on given inputs (any number, any shapes; integer inputs are read as static
+/// values), without the classifier conventions of `ONNXModel`: used to check single operators against the
+/// onnx package's node tests. Outputs are float tensors, or static values for shape computations.
+enum ONNXGraphRunner {
+    enum Output { case tensor(Tensor), value(StaticTensor) }
+
+    static func run(model data: Data, inputs: [Onnx_TensorProto], path: String = "model.onnx") throws -> [Output] {
+        let proto: Onnx_ModelProto
+        do { proto = try Onnx_ModelProto(serializedBytes: data) } catch { throw ONNXError.notONNX(path, reason: "\(error)") }
+        var opset: Int64 = 9
+        for o in proto.opsetImport where o.domain.isEmpty || o.domain == "ai.onnx" { opset = o.version }
+        guard (9...21).contains(opset) else { throw ONNXError.unsupportedOpset(path, domain: "ai.onnx", version: opset) }
+        let g = proto.graph
+        var b = ONNXGraphBuilder(path: path, opset: Int(opset), fixedBatch: nil,
+                                 decoder: TensorDecoder(path: path, folder: nil, budget: ONNXModel.maxTotalBytes))
+        let initNames = Set(g.initializer.map(\.name))
+        for t in g.initializer {
+            switch try b.decoder.decode(t, name: t.name) {
+            case .float(let w): b.known[t.name] = .weight(w)
+            case .integer(let s): b.known[t.name] = .fixed(s)
+            }
+        }
+        let real = g.input.filter { !initNames.contains($0.name) }
+        guard real.count == inputs.count else { throw ONNXError.shape(path, detail: "\(real.count) inputs declared, \(inputs.count) given") }
+        var values: [Int: Tensor] = [:]
+        // Input 0 is the data (integers converted to float); later float inputs are runtime values only for the
+        // operators that combine runtime values, else they are weights; integer inputs are static values.
+        let combining: Set<String> = ["Add", "Sub", "Mul", "Div", "MatMul", "Concat"]
+        let runtimeOperands = g.node.count == 1 && combining.contains(g.node[0].opType)
+        for (k, (v, t)) in zip(real, inputs).enumerated() {
+            let decoded = try b.decoder.decode(t, name: v.name)
+            var x: Tensor? = nil
+            switch decoded {
+            case .float(let f): x = f
+            case .integer(let s) where k == 0:
+                let f = Tensor(shape: s.shape)
+                for i in 0..<s.count { f[i] = Float(s.values[i]) }
+                x = f
+            case .integer(let s): b.known[v.name] = .fixed(s)
+            }
+            guard let x else { continue }
+            if k == 0 || runtimeOperands {
+                let id = b.newValue(v.name)
+                b.shapes[id] = x.shape
+                values[id] = x
+                b.known[v.name] = .dynamic(id)
+            } else {
+                b.known[v.name] = .weight(x)
+            }
+        }
+        let nodes = try ONNXModel.sortedNodes(g, path: path, provided: initNames.union(real.map(\.name)))
+        for n in nodes { try b.translate(n) }
+        for s in b.steps {
+            guard case let .op(op, ins, _, out, _) = s else { continue }
+            values[out] = op.forward(ins.map { values[$0]! }, mode: .inference)
+        }
+        return try g.output.map { o in
+            switch b.known[o.name] {
+            case .dynamic(let id)?: return .tensor(values[id]!)
+            case .shaped(let id)?: return .value(b.traceStatics[id]!)
+            case .fixed(let s)?: return .value(s)
+            case .weight(let w)?: return .tensor(w)
+            case nil: throw ONNXError.shape(path, detail: "output '\(o.name)' is not computed")
+            }
         }
     }
 }

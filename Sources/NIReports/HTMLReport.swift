@@ -17,11 +17,15 @@ public struct ReportVisuals {
     public var height: Int, width: Int
     /// Extra pictures by title (e.g. Neural Cleanse's reversed masks and patterns), `[C, H, W]` in [0, 1].
     public var extraPictures: [(title: String, perClass: [Tensor])]
+    /// The label of each entry of `extraPictures[i].perClass` (nil: entry `c` is label `c`), for reports on a
+    /// subset of the labels.
+    public var extraPictureLabels: [Int]?
 
     public init(meanMaps: [[Float]], exampleMaps: [[[Float]]], exampleImages: Tensor?, height: Int, width: Int,
-                extraPictures: [(title: String, perClass: [Tensor])] = []) {
+                extraPictures: [(title: String, perClass: [Tensor])] = [], extraPictureLabels: [Int]? = nil) {
         self.meanMaps = meanMaps; self.exampleMaps = exampleMaps; self.exampleImages = exampleImages
         self.height = height; self.width = width; self.extraPictures = extraPictures
+        self.extraPictureLabels = extraPictureLabels
     }
 }
 
@@ -114,7 +118,7 @@ public enum HTMLReport {
                 + "<td>\(String(format: "%.5g", e.combined))</td><td>\(String(format: "%.3f", e.anomalyIndex))</td></tr>"
         }
         h += "</table>"
-        if let v = visuals {
+        if let v = visuals, !v.meanMaps.isEmpty {
             h += "<h2>Mean heatmap per class</h2><div class=\"grid\">"
             for (c, m) in v.meanMaps.enumerated() {
                 let flagged = r.perClass.first { $0.label == c }?.flagged ?? false
@@ -131,10 +135,14 @@ public enum HTMLReport {
                 }
                 h += "</table>"
             }
+        }
+        if let v = visuals {
             for extra in v.extraPictures {
                 h += "<h2>\(esc(extra.title))</h2><div class=\"grid\">"
-                for (c, t) in extra.perClass.enumerated() {
-                    h += "<div class=\"cell\"><img src=\"\(try imageURI(t.data, channels: t.shape[0], height: t.shape[1], width: t.shape[2]))\">class \(c)</div>"
+                for (i, t) in extra.perClass.enumerated() {
+                    let c = v.extraPictureLabels.map { i < $0.count ? $0[i] : i } ?? i
+                    let flagged = r.perClass.first { $0.label == c }?.flagged ?? false
+                    h += "<div class=\"cell\"><img src=\"\(try imageURI(t.data, channels: t.shape[0], height: t.shape[1], width: t.shape[2]))\" alt=\"class \(c)\"\(flagged ? " style=\"outline:3px solid #d62728\"" : "")>class \(c)</div>"
                 }
                 h += "</div>"
             }

@@ -6,5 +6,5 @@ struct NeuronInspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neuroninspect",
         abstract: "Detect trojan backdoors in image classifiers from clean images (NeuronInspect), on a Swift CPU engine.",
-        subcommands: [DemoCommand.self, ScanCommand.self, InfoCommand.self, TrainCommand.self, ExportImagesCommand.self, EvaluateCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, ScanCommand.self, CleanseCommand.self, InfoCommand.self, TrainCommand.self, ExportImagesCommand.self, EvaluateCommand.self, BenchCommand.self, ZooCommand.self, MergeCommand.self])
 }

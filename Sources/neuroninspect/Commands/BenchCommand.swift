@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write the table as Markdown to this file.") var markdown: String?
     @Option(help: "Write the rows as JSON to this file.") var json: String?
     @Option(help: "Only print a per-layer timing of one training step of this architecture.") var layers: String?
-    @Option(help: "Run only one group: gemm, train, saliency or scan.") var only: String?
+    @Option(help: "Run only one group: gemm, train, saliency, scan or cleanse.") var only: String?
     @Flag(help: "With --layers: time inference forward + input-gradient backward (the saliency pass) instead.") var saliency = false
 
     func run() throws {
@@ -81,6 +81,16 @@ struct BenchCommand: ParsableCommand {
             rows.append(BenchmarkRow(name: "NeuronInspect paper pipeline, all classes, 50 images, \(arch) net (PyTorch: forward + backward per class only)",
                                      unit: "scans/s", ours: 1 / secs, pytorch: ref, targetRatio: nil))
             printErr(rows.last!.name + String(format: ": %.3f s", secs))
+        }
+        // Neural Cleanse: one optimisation step, batch 32 (issue 5: >= 1.0x PyTorch on both nets).
+        for arch in ["mnist", "gtsrb"] where only == nil || only == "cleanse" {
+            let ms = try EngineBenchmarks.cleanseStepMilliseconds(try ArchitectureSpec.named(arch), batch: 32, seconds: seconds)
+            var ref: Double?
+            if let t = torch, let r = try? t.run(["--seconds", String(seconds), "cleanse", "--arch", arch, "--batch", "32"]),
+               let d = r["cleanse"] as? [String: Any], let v = d["ms"] as? Double { ref = 1000 / v }
+            rows.append(BenchmarkRow(name: "Neural Cleanse step (stamp, forward, backward to mask + pattern, Adam), \(arch) net, batch 32",
+                                     unit: "steps/s", ours: 1000 / ms, pytorch: ref, targetRatio: 1.0))
+            printErr(rows.last!.name + String(format: ": %.2f ms", ms) + (ref.map { String(format: " (PyTorch %.2f ms)", 1000 / $0) } ?? ""))
         }
         let table = BenchmarkTable.markdown(rows, header: "\(versions); ours: \(threads) threads, kernel flags \(BuildInfo.kernelFlavour)")
         print(table)

@@ -18,6 +18,7 @@ struct InfoCommand: ParsableCommand {
         print("  \(i.nodes) nodes, \(i.initializers) initializers, \(i.parameters) parameters")
         for o in i.ops { print("  \(o.supported ? "  " : "! ")\(o.op) x\(o.count)\(o.supported ? "" : "  (not supported)")") }
         for (k, v) in i.metadata.sorted(by: { $0.key < $1.key }) { print("  metadata \(k): \(v.count > 100 ? String(v.prefix(100)) + "..." : v)") }
+        if let e = i.executor { print("  executor: \(e)\(i.inputLayout == "NHWC" ? ", NHWC input (images transposed from NCHW)" : "")\(i.trailingSoftmax.map { ", trailing \($0) (bypassed by scan)" } ?? "")") }
         print(i.runnable ? "runnable: yes" : "runnable: NO (\(i.problem ?? "unknown"))")
         if let j = json { try writeJSON(i, to: URL(fileURLWithPath: j)) }
         if !i.runnable { throw ExitCode(2) }

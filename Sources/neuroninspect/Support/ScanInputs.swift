@@ -16,7 +16,7 @@ struct ScanInputs: ParsableArguments {
     @Option(help: "Per-channel standard deviation divided after the mean, e.g. 0.229,0.224,0.225.") var std: String?
 
     struct Loaded {
-        var model: Sequential
+        var model: any Model
         var images: Tensor
         var notes: [String]
         var name: String
@@ -25,11 +25,11 @@ struct ScanInputs: ParsableArguments {
     func load() throws -> Loaded {
         guard count >= 2 else { throw ValidationError("--count must be at least 2 (persistence compares images), got \(count)") }
         let onnx = try ONNXModel.load(URL(fileURLWithPath: model))
-        var notes: [String] = []
+        var notes: [String] = onnx.notes
         var m = onnx.model
-        if m.endsWithSoftmax {
-            m = try m.removingSoftmax()
-            notes.append("trailing Softmax bypassed: heatmaps read the logits")
+        if let head = onnx.trailingSoftmax {
+            m = try onnx.logitsModel()
+            notes.append("trailing \(head) bypassed: heatmaps read the logits")
         }
         let shape = m.inputShape
         guard shape.count == 3 else { throw ValidationError("\(model): input shape \(shape) is not [C, H, W]") }

@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import NIDetectors
+import NIExperiments
+import NINetwork
+
+/// `neuroninspect zoo`: trains the benign and trojaned models of a plan (skipping those already trained), scans
+/// each with every detector of the plan (skipping finished results), and writes the results table
+/// (`results.csv`, `results.json`) and an HTML summary (`index.html`) into the output folder. With
+/// `--shard K/N` only every N-th model from the K-th is done; `merge` then combines the shards' folders.
+struct ZooCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "zoo",
+        abstract: "Train and scan a grid of benign and trojaned models from a plan (resumable, shardable).",
+        discussion: "Plans are JSON (see plans/ and docs/RESULTS.md). Each model's training resumes from its checkpoint; each finished (model, detector) result is kept in OUT/results/.")
+
+    @Option(help: "Zoo plan (JSON).") var plan: String
+    @Option(help: "Output folder (models/, results/, clean/, results.csv, results.json, index.html).") var out: String
+    @Option(help: "Do only shard K of N (K/N, 1-based), e.g. 2/4.") var shard: String?
+    @Option(help: "Dataset folder (default: $NEURONINSPECT_DATA/<dataset>).") var data: String?
+    @Flag(help: "Train the models but run no detector.") var trainOnly = false
+
+    func run() throws {
+        let p = try ZooPlan.load(URL(fileURLWithPath: plan))
+        var models = p.models()
+        if let s = shard {
+            let parts = s.split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2, parts[1] >= 1, parts[0] >= 1, parts[0] <= parts[1] else { throw ZooError.badShard(s) }
+            models = p.shard(parts[0], of: parts[1])
+        }
+        let dir = URL(fileURLWithPath: out)
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("models"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: dir.appendingPathComponent("results"), withIntermediateDirectories: true)
+        let clean = try ensureCleanImages(p, in: dir)
+        printErr("zoo \(p.name): \(models.count) model(s)\(shard.map { " (shard \($0))" } ?? ""), detectors \(p.detectors.joined(separator: ", "))")
+        var failures: [String] = []
+        for (i, m) in models.enumerated() {
+            let onnx = dir.appendingPathComponent("models/\(m.name).onnx")
+            if !fm.fileExists(atPath: onnx.path) {
+                printErr("[\(i + 1)/\(models.count)] training \(m.name)\(m.trigger.map { " (\($0) -> \(m.target!))" } ?? " (benign)")")
+                var args = ["--dataset", p.dataset, "--arch", p.architecture, "--epochs", String(p.training.epochs),
+                            "--batch-size", String(p.training.batchSize), "--optimizer", p.training.optimizer,
+                            "--lr", String(p.training.learningRate), "--seed", String(m.seed), "--out", onnx.path]
+                if let d = data { args += ["--data", d] }
+                if let l = p.training.limit { args += ["--limit", String(l)] }
+                if let l = p.training.testLimit { args += ["--test-limit", String(l)] }
+                if p.training.augment { args.append("--augment") }
+                if let t = m.trigger, let target = m.target {
+                    args += ["--trigger", t, "--target", String(target), "--inject-ratio", String(p.training.injectRatio)]
+                }
+                var train = try TrainCommand.parse(args)
+                try train.run()
+            }
+            if trainOnly { continue }
+            let (acc, asr) = try trainingOutcome(onnx)
+            for d in p.detectors {
+                let resultURL = ZooResult.url(in: dir, model: m.name, detector: d)
+                if fm.fileExists(atPath: resultURL.path) { continue }
+                printErr("[\(i + 1)/\(models.count)] \(d) on \(m.name)")
+                let report: DetectionReport
+                do { report = try detect(d, plan: p, model: onnx, images: clean, dir: dir) } catch {
+                    // One detector failing on one model must not stop a long zoo: report it, keep going, and
+                    // exit non-zero at the end (a rerun retries only what failed).
+                    printErr("    failed: \(error)")
+                    failures.append("\(m.name) / \(d): \(error)")
+                    continue
+                }
+                let row = ZooResult(model: m, detector: d, cleanAccuracy: acc, attackSuccess: asr, report: report)
+                try writeJSON(row, to: resultURL)
+                printErr("    flagged \(row.flagged.isEmpty ? "-" : row.flagged.map(String.init).joined(separator: ",")) (\(row.correct ? "correct" : "wrong")), score \(String(format: "%.3f", row.score))")
+            }
+        }
+        let (table, missing) = try ZooTable.collect(plan: p, from: [dir])
+        try writeTable(table, to: dir)
+        print(table.summaryText)
+        if !missing.isEmpty { print("\(missing.count) result(s) not in \(out) (other shards, or --train-only); combine shards with `neuroninspect merge`") }
+        print("wrote \(out)/results.csv, results.json, index.html")
+        if !failures.isEmpty {
+            printErr("\(failures.count) detector run(s) failed (rerun the same command to retry them):\n  " + failures.joined(separator: "\n  "))
+            throw ExitCode(1)
+        }
+    }
+
+    /// Exports the plan's clean test images once (to a temporary name, then renamed, so concurrent shards
+    /// sharing the folder never see half a set).
+    func ensureCleanImages(_ p: ZooPlan, in dir: URL) throws -> URL {
+        let clean = dir.appendingPathComponent("clean")
+        let fm = FileManager.default
+        if fm.fileExists(atPath: clean.path) { return clean }
+        let tmp = dir.appendingPathComponent("clean.tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        var args = ["--dataset", p.dataset, "--count", String(p.images), "--out", tmp.path]
+        if let d = data { args += ["--data", d] }
+        var export = try ExportImagesCommand.parse(args)
+        try export.run()
+        do { try fm.moveItem(at: tmp, to: clean) } catch {
+            try? fm.removeItem(at: tmp)
+            guard fm.fileExists(atPath: clean.path) else { throw error }
+        }
+        return clean
+    }
+
+    /// Clean accuracy (from `M.json`) and attack success (from `M.attack.json`, trojaned models only).
+    func trainingOutcome(_ onnx: URL) throws -> (Double, Double?) {
+        struct Acc: Decodable { var cleanAccuracy: Double }
+        struct Attack: Decodable { var attackSuccessRate: Double }
+        let base = onnx.deletingPathExtension()
+        guard let d = FileManager.default.contents(atPath: base.appendingPathExtension("json").path) else {
+            throw ZooError.missingFile(base.appendingPathExtension("json").path)
+        }
+        let acc = try JSONDecoder().decode(Acc.self, from: d).cleanAccuracy
+        let attackPath = base.path + ".attack.json"
+        let asr = FileManager.default.contents(atPath: attackPath).flatMap { try? JSONDecoder().decode(Attack.self, from: $0).attackSuccessRate }
+        return (acc, asr)
+    }
+
+    /// Runs one detector through its command (the same code path a user runs) and reads its JSON report.
+    func detect(_ detector: String, plan p: ZooPlan, model: URL, images: URL, dir: URL) throws -> DetectionReport {
+        let tmp = dir.appendingPathComponent("results/.\(model.deletingPathExtension().lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).json")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let common = ["--model", model.path, "--images", images.path, "--count", String(p.images), "--json", tmp.path]
+        if detector == "neural-cleanse" {
+            var args = common + ["--quiet", "--work-dir", dir.appendingPathComponent("cleanse-work/\(model.deletingPathExtension().lastPathComponent)").path]
+            if let s = p.cleanseSteps { args += ["--steps", String(s)] }
+            var c = try CleanseCommand.parse(args)
+            try silencingStdout { try c.run() }
+        } else {
+            let preset = String(detector.dropFirst("neuroninspect:".count))
+            var s = try ScanCommand.parse(common + ["--preset", preset])
+            try silencingStdout { try s.run() }
+        }
+        return try JSONDecoder().decode(DetectionReport.self, from: Data(contentsOf: tmp))
+    }
+}
+
+/// Writes `results.csv`, `results.json` and `index.html` of a zoo table into `dir`, each atomically.
+func writeTable(_ table: ZooTable, to dir: URL) throws {
+    try AtomicFile.write(Data(table.csv.utf8), to: dir.appendingPathComponent("results.csv"))
+    try AtomicFile.write(try table.json(), to: dir.appendingPathComponent("results.json"))
+    try AtomicFile.write(Data(ZooPage.render(table).utf8), to: dir.appendingPathComponent("index.html"))
+}
+
+/// Runs `body` with standard output sent to /dev/null (the per-model terminal reports of a zoo run).
+func silencingStdout(_ body: () throws -> Void) rethrows {
+    fflush(stdout)
+    let saved = dup(1)
+    let null = open("/dev/null", O_WRONLY)
+    dup2(null, 1)
+    defer { fflush(stdout); dup2(saved, 1); close(saved); close(null) }
+    try body()
+}

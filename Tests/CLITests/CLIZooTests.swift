@@ -1,0 +1,49 @@
+import XCTest
+import Foundation
+
+/// A real, tiny zoo (the committed 20-image MNIST fixture, a small net, one epoch): trained and scanned once
+/// unsharded and once as two shards, and the merged table must equal the unsharded one (issue 6). Detection
+/// quality is not the point here (docs/RESULTS.md is); equality, resumption and the outputs are.
+final class CLIZooTests: XCTestCase {
+    func testShardedZooMergesToTheUnshardedTable() throws {
+        let tmp = try makeTempDir()
+        let data = try makeMNISTFolder(in: tmp)
+        let plan = tmp.appendingPathComponent("plan.json")
+        try Data("""
+        {"name": "tiny", "dataset": "mnist", "images": 12, "detectors": ["neuroninspect:paper", "neuroninspect:default"],
+         "architecture": "input(1,28,28) conv(4,5,pad=2) relu maxpool(2) flatten dense(10)",
+         "training": {"epochs": 1, "batchSize": 8, "injectRatio": 0.2},
+         "benign": 1, "seeds": 1,
+         "attacks": [{"target": 5, "patterns": ["square"], "sizes": [4], "positions": ["bottom-right"]}],
+         "triggers": [{"name": "check", "trigger": "checkerboard:4@top-left", "target": 1}]}
+        """.utf8).write(to: plan)
+        let whole = tmp.appendingPathComponent("whole"), shards = tmp.appendingPathComponent("shards")
+        let merged = tmp.appendingPathComponent("merged")
+        let r = try runCLI(["zoo", "--plan", plan.path, "--out", whole.path, "--data", data.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("neuroninspect:paper: target flagged alone on"), r.stdout)
+        for k in 1...2 {
+            let s = try runCLI(["zoo", "--plan", plan.path, "--out", shards.appendingPathComponent("\(k)").path, "--shard", "\(k)/2", "--data", data.path])
+            XCTAssertEqual(s.status, 0, s.stderr)
+        }
+        let incomplete = try runCLI(["merge", "--plan", plan.path, "--from", shards.appendingPathComponent("1").path, "--out", merged.path])
+        XCTAssertNotEqual(incomplete.status, 0)
+        XCTAssertTrue(incomplete.stderr.contains("missing"), incomplete.stderr)
+        let m = try runCLI(["merge", "--plan", plan.path, "--from", shards.appendingPathComponent("1").path,
+                            "--from", shards.appendingPathComponent("2").path, "--out", merged.path])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        func table(_ dir: URL) throws -> [String] {
+            // Everything but the timing column must match.
+            try String(contentsOf: dir.appendingPathComponent("results.csv"), encoding: .utf8)
+                .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",") }
+        }
+        let expected = try table(whole)
+        XCTAssertEqual(expected.count, 7, "header + 3 models x 2 detectors")
+        XCTAssertEqual(try table(merged), expected)
+        // Resumable: a second run trains and scans nothing.
+        let again = try runCLI(["zoo", "--plan", plan.path, "--out", whole.path, "--data", data.path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertFalse(again.stderr.contains("training"), again.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: whole.appendingPathComponent("index.html").path))
+    }
+}

@@ -1,0 +1,107 @@
+import XCTest
+import NIDetectors
+@testable import NIExperiments
+
+/// Zoo plans, sharding and result tables (no training here: CLITests/CLIZooTests runs a real zoo).
+final class ZooTests: XCTestCase {
+    let planJSON = """
+    {"name": "t", "dataset": "mnist", "benign": 2, "seeds": 2,
+     "attacks": [{"target": 5, "patterns": ["square", "checkerboard"], "sizes": [1, 4], "positions": ["bottom-right", "top-left,bottom-right"]}],
+     "triggers": [{"name": "blend10", "trigger": "blend:random:seed=1:alpha=0.1", "target": 5}]}
+    """
+
+    func plan() throws -> ZooPlan {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString).json")
+        try Data(planJSON.utf8).write(to: url)
+        return try ZooPlan.load(url)
+    }
+
+    func testExpansionIsTheFullGridInAFixedOrder() throws {
+        let p = try plan()
+        let models = p.models()
+        // 2 patterns x 2 sizes x 2 positions x 2 seeds + 1 named trigger x 2 seeds + 2 benign.
+        XCTAssertEqual(models.count, 16 + 2 + 2)
+        XCTAssertEqual(models[0].name, "square1-bottom-right-t5-s1")
+        XCTAssertEqual(models[0].trigger, "square:1@bottom-right")
+        XCTAssertEqual(models[2].trigger, "square:1@top-left,bottom-right")
+        XCTAssertEqual(models[2].triggerCount, 2)
+        XCTAssertEqual(models.last?.name, "benign-s2")
+        XCTAssertNil(models.last?.trigger)
+        XCTAssertEqual(Set(models.map(\.seed)).count, models.count, "every model has its own seed")
+        XCTAssertEqual(models, try plan().models(), "expansion is deterministic")
+        XCTAssertEqual(p.detectors, ["neuroninspect:default", "neuroninspect:paper"])
+    }
+
+    func testShardsPartitionThePlan() throws {
+        let p = try plan()
+        for n in 1...5 {
+            let shards = (1...n).map { p.shard($0, of: n).map(\.name) }
+            XCTAssertEqual(shards.flatMap { $0 }.sorted(), p.models().map(\.name).sorted(), "n = \(n)")
+            XCTAssertEqual(Set(shards.flatMap { $0 }).count, p.models().count)
+        }
+    }
+
+    func testBadPlansAreRefusedWithTheFileName() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-plan.json")
+        try Data(#"{"name": "x", "dataset": "cifar"}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("bad-plan.json") && "\($0)".contains("cifar"), "\($0)") }
+        try Data(#"{"name": "x", "dataset": "mnist", "detectors": ["strip"], "benign": 1}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("strip"), "\($0)") }
+        try Data(#"{"name": "x", "dataset": "mnist"}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("no models"), "\($0)") }
+        try Data("{".utf8).write(to: url)
+        XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("bad-plan.json"), "\($0)") }
+        XCTAssertThrowsError(try ZooPlan.load(URL(fileURLWithPath: "/nonexistent/plan.json"))) { XCTAssertTrue("\($0)".contains("no such file")) }
+    }
+
+    func report(flagged: [Int], index: Double, combined: [Double], verified: Bool) -> DetectionReport {
+        DetectionReport(model: "m", detector: "neuroninspect", preset: "p", classes: combined.count, images: 10, flagged: flagged,
+                        anomalyIndex: index, threshold: 2,
+                        perClass: combined.enumerated().map { .init(label: $0.offset, features: [:], combined: $0.element, anomalyIndex: 0, flagged: flagged.contains($0.offset)) },
+                        seconds: 0.5, settings: verified ? ["verification": "{}"] : [:])
+    }
+
+    /// Hand-computed: trojaned scores {0.9, 0.3}, benign {0.5, 0.3}: pairs (0.9 > 0.5, 0.9 > 0.3, 0.3 < 0.5,
+    /// 0.3 = 0.3 -> 1/2) give AUC (1 + 1 + 0 + 0.5) / 4 = 0.625.
+    func testSummaryRatesAndROCAUC() throws {
+        let p = try plan()
+        let ms = p.models()
+        let troj1 = ms[0], troj2 = ms[1], ben1 = ms[18], ben2 = ms[19]
+        let rows = [
+            ZooResult(model: troj1, detector: "d", cleanAccuracy: 0.99, attackSuccess: 1, report: report(flagged: [5], index: 9, combined: [0.1, 0.9, 0, 0, 0, 0.9], verified: true)),
+            ZooResult(model: troj2, detector: "d", cleanAccuracy: 0.99, attackSuccess: 1, report: report(flagged: [3, 5], index: 3, combined: [0.3, 0.1, 0.2], verified: true)),
+            ZooResult(model: ben1, detector: "d", cleanAccuracy: 0.99, attackSuccess: nil, report: report(flagged: [2], index: 4, combined: [0.5, 0.2, 0.1], verified: true)),
+            ZooResult(model: ben2, detector: "d", cleanAccuracy: 0.99, attackSuccess: nil, report: report(flagged: [], index: 1, combined: [0.3, 0.1, 0.1], verified: true)),
+        ]
+        XCTAssertEqual(rows.map(\.correct), [true, false, false, true])
+        XCTAssertEqual(rows.map(\.score), [0.9, 0.3, 0.5, 0.3])
+        let s = ZooSummary.of(rows)[0]
+        XCTAssertEqual(s.detected, 1); XCTAssertEqual(s.trojaned, 2); XCTAssertEqual(s.falseAlarms, 1); XCTAssertEqual(s.benign, 2)
+        XCTAssertEqual(s.rocAUC!, 0.625, accuracy: 1e-12)
+        // Without verification the score is the anomaly index.
+        XCTAssertEqual(ZooResult(model: troj1, detector: "d", cleanAccuracy: 1, attackSuccess: 1, report: report(flagged: [5], index: 9, combined: [0.1, 0.2, 0.3], verified: false)).score, 9)
+    }
+
+    func testCollectReadsEveryShardFolderAndListsWhatIsMissing() throws {
+        let p = try plan()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-\(UUID().uuidString)")
+        let a = root.appendingPathComponent("a"), b = root.appendingPathComponent("b")
+        for d in [a, b] { try FileManager.default.createDirectory(at: d.appendingPathComponent("results"), withIntermediateDirectories: true) }
+        let ms = p.models()
+        for (i, m) in ms.enumerated() where i != 3 {
+            for d in p.detectors {
+                let r = ZooResult(model: m, detector: d, cleanAccuracy: 0.98, attackSuccess: m.trojaned ? 1 : nil,
+                                  report: report(flagged: m.trojaned ? [5] : [], index: 3, combined: [0, 0.2, 0.1], verified: false))
+                try JSONEncoder().encode(r).write(to: ZooResult.url(in: i % 2 == 0 ? a : b, model: m.name, detector: d))
+            }
+        }
+        let (table, missing) = try ZooTable.collect(plan: p, from: [a, b])
+        XCTAssertEqual(missing, p.detectors.map { "\(ms[3].name) / \($0)" })
+        XCTAssertEqual(table.rows.count, (ms.count - 1) * 2)
+        XCTAssertEqual(table.rows.first?.model, ms[0].name, "plan order")
+        XCTAssertTrue(table.csv.hasPrefix(ZooResult.csvHeader + "\n"))
+        XCTAssertTrue(table.csv.contains("\"square:1@top-left,bottom-right\""), "fields with commas are quoted")
+        XCTAssertEqual(table.summary.map(\.detector), p.detectors)
+        XCTAssertTrue(ZooPage.render(table).contains("<svg"))
+    }
+}
