@@ -155,7 +155,12 @@ public struct NeuralCleanse {
         var earlyStopCounter = 0, earlyStopRegBest = Double.infinity
         var stepsRun = 0, miniBatches = 0, earlyStopped = false
 
-        for step in 0..<o.steps {
+        // When the reversed trigger keeps working, λ is raised every `patience` steps and never lowered, so
+        // early stop (which needs both) never fires and λ·|m| eventually overflows (seen on a 1x1 trigger
+        // after ~670 steps). The original then runs on with a NaN loss and keeps its saved best mask; we stop
+        // the label there with that mask. Without a working mask, a non-finite objective is an error.
+        var diverged = false
+        steps: for step in 0..<o.steps {
             var hits = 0, count = 0, regSum = 0.0
             for _ in 0..<o.miniBatchesPerStep {
                 let size = Swift.min(o.batchSize, n - position)
@@ -163,7 +168,10 @@ public struct NeuralCleanse {
                 position += size
                 if position == n { rng.shuffle(&order); position = 0 }
                 let r = engine.evaluate(target: label, cost: cost, gradients: true)
-                guard r.objective.isFinite else { throw NeuralCleanseError.nonFinite(label: label, step: step) }
+                guard r.objective.isFinite else {
+                    if bestMask != nil { diverged = true; stepsRun = step; break steps }
+                    throw NeuralCleanseError.nonFinite(label: label, step: step)
+                }
                 adam.step()
                 hits += r.hits; count += r.count; regSum += r.maskL1
                 miniBatches += 1
@@ -212,7 +220,7 @@ public struct NeuralCleanse {
         let success = engine.attackSuccess(mask: mask, pattern: bestPattern, images: images, target: label, batchSize: o.batchSize)
         return LabelResult(label: label, mask: mask, pattern: bestPattern, maskNorm: norm, attackSuccess: success,
                            reachedThreshold: reached, stepsRun: stepsRun, miniBatches: miniBatches,
-                           earlyStopped: earlyStopped, finalCost: cost, seconds: monotonicSeconds() - t0)
+                           earlyStopped: earlyStopped || diverged, finalCost: cost, seconds: monotonicSeconds() - t0)
     }
 
     // MARK: - Work directory

@@ -118,6 +118,23 @@ final class NeuralCleanseTests: XCTestCase {
         }
     }
 
+    /// A label whose reversed trigger never stops working has λ raised forever; once λ·|m| overflows the label
+    /// stops with its best (working) mask instead of failing the run. Label 0 wins on every image (bias 1000),
+    /// λ starts at 1e30 and is multiplied by 1e50 each step, so the objective overflows within a few steps.
+    func testRunawayLambdaStopsWithTheBestMask() throws {
+        let (model, x) = try tinySetup(spec: "input(2,6,6) flatten dense(5)", images: 8)
+        (model.parameters.first { $0.name.hasSuffix("bias") }!).value[0] = 1000
+        var o = smallOptions(steps: 40)
+        o.startCostAtZero = false; o.initialCost = 1e30; o.costMultiplierUp = 1e50; o.patience = 1; o.earlyStop = false
+        let out = try NeuralCleanse(options: o).run(model, images: x, modelName: "runaway", labels: [0, 1, 2])
+        let r0 = out.results.first { $0.label == 0 }!
+        XCTAssertTrue(r0.reachedThreshold)
+        XCTAssertTrue(r0.earlyStopped, "stopped when the objective overflowed")
+        XCTAssertLessThan(r0.stepsRun, 40)
+        XCTAssertEqual(r0.attackSuccess, 1)
+        XCTAssertTrue(r0.maskNorm.isFinite)
+    }
+
     func testBadInput() throws {
         let (model, x) = try tinySetup()
         let nc = NeuralCleanse(options: smallOptions())

@@ -121,14 +121,8 @@ final class GraphGradientTests: XCTestCase {
             for i in 0..<y.count { s += Double(y[i]) * Double(r[i]) }
             return s
         }
-        func numeric(_ t: Tensor, _ i: Int) -> Double {
-            let old = t[i]
-            t[i] = old + Float(c.eps); let lp = loss()
-            t[i] = old - Float(c.eps); let lm = loss()
-            t[i] = old
-            return (lp - lm) / (2 * c.eps)
-        }
-        func close(_ a: Double, _ n: Double) -> Bool { abs(a - n) <= 3e-3 * max(1, abs(a), abs(n)) }
+        func numeric(_ t: Tensor, _ i: Int) -> Double { FiniteDifferences.central(t, i, eps: c.eps, loss: loss) }
+        let close = FiniteDifferences.close
         for p in op.parameters where p.trainable { p.grad.zero() }
         _ = loss()
         var exact: [Tensor] = [], rect: [Tensor] = []
