@@ -47,3 +47,18 @@ final class CLIZooTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: whole.appendingPathComponent("index.html").path))
     }
 }
+
+extension CLIZooTests {
+    /// A missing plan and an impossible shard end in an error naming the file or the option, before any work.
+    func testBadPlanPathAndShard() throws {
+        let tmp = try makeTempDir()
+        let out = tmp.appendingPathComponent("out")
+        assertFailure(try runCLI(["zoo", "--plan", tmp.appendingPathComponent("nope.json").path, "--out", out.path]),
+                      mentions: ["nope.json", "no such file"])
+        let plan = tmp.appendingPathComponent("plan.json")
+        try Data(#"{"name": "x", "dataset": "mnist", "benign": 2}"#.utf8).write(to: plan)
+        assertFailure(try runCLI(["zoo", "--plan", plan.path, "--out", out.path, "--shard", "3/2"]), mentions: ["--shard '3/2'"])
+        assertFailure(try runCLI(["zoo", "--plan", plan.path, "--out", out.path, "--shard", "x"]), mentions: ["--shard 'x'"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "nothing written")
+    }
+}
