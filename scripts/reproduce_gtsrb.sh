@@ -3,8 +3,14 @@
 # target 20, benign models) and the translucent trigger, NeuronInspect and Neural Cleanse side by side.
 # Resumable. Shard it across machines with: neuroninspect zoo --plan plans/table3-gtsrb.json --out DIR --shard K/N
 #   scripts/reproduce_gtsrb.sh [OUT_DIR]        (default: zoo)
+# CLEANSE_MODELS='square14-*,blend10-*' limits phase 2 to the models matching those globs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-zoo}
 swift build -c release >/dev/null
-.build/release/neuroninspect zoo --plan plans/table3-gtsrb.json --out "$out/table3-gtsrb"
+bin=.build/release/neuroninspect
+# Phase 1: train all 26 models and run NeuronInspect (both presets); phase 2: Neural Cleanse, the slow one
+# (about 12 minutes per model on 2 cores with the plan's 8 mini-batches per step; docs/RESULTS.md).
+$bin zoo --plan plans/table3-gtsrb.json --out "$out/table3-gtsrb" --detectors neuroninspect:default,neuroninspect:paper
+$bin zoo --plan plans/table3-gtsrb.json --out "$out/table3-gtsrb" ${CLEANSE_MODELS:+--models "$CLEANSE_MODELS"}
+echo "$(basename "$0"): $((SECONDS / 60)) min $((SECONDS % 60)) s"

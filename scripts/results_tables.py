@@ -91,8 +91,146 @@ if t:
         paper = PAPER_T3.get((r0.get("pattern"), r0.get("position")), {}).get(r0.get("size"))
         cells = []
         for d in ds:
-            r = next(x for x in t["rows"] if x["detector"] == d and x["model"] == r0["model"])
-            cells.append(f"{r['anomalyIndex']:.2f}, {','.join(map(str, r['flagged'])) or '-'}{'' if r['correct'] else ' ✗'}")
+            r = next((x for x in t["rows"] if x["detector"] == d and x["model"] == r0["model"]), None)
+            cells.append("not run" if r is None else f"{r['anomalyIndex']:.2f}, {','.join(map(str, r['flagged'])) or '-'}{'' if r['correct'] else ' ✗'}")
         print(f"| {r0['model']} | {'%.2f / %.2f' % paper if paper else '-'} | " + " | ".join(cells) + " |")
     print()
     summary(t)
+
+t = load("image-count-mnist")
+if t:
+    print("### Number of clean images (MNIST)\n")
+    summary(t)
+t = load("table1-recipe-mnist")
+if t:
+    print("### Table 1's own MNIST recipe (10 epochs, Adam lr 0.01, 1% poisoning, 50,000 images)\n")
+    print("| model | clean acc | ASR | " + " | ".join(f"{d}: flagged (index)" for d in detectors(t)) + " |")
+    print("|---|---:|---:|" + "---|" * len(detectors(t)))
+    for r0 in [r for r in t["rows"] if r["detector"] == detectors(t)[0]]:
+        cells = []
+        for d in detectors(t):
+            r = next((x for x in t["rows"] if x["detector"] == d and x["model"] == r0["model"]), None)
+            cells.append("not run" if r is None else f"{','.join(map(str, r['flagged'])) or '-'} ({r['anomalyIndex']:.2f}){'' if r['correct'] else ' ✗'}")
+        asr = "-" if r0.get("attackSuccess") is None else "%.1f%%" % (100 * r0["attackSuccess"])
+        print(f"| {r0['model']} | {100 * r0['cleanAccuracy']:.1f}% | {asr} | " + " | ".join(cells) + " |")
+    print()
+    summary(t)
+
+# ---------------------------------------------------------------------------------------------------------
+# Figures (SVG, standard library only) into FIG_DIR (default docs/figures): the paper's Figure 3 (anomaly index
+# against trigger size), Figure 4 (detection against the number of triggers), the image-count study and ROC
+# curves. Each is drawn from the same results.json files as the tables.
+FIG = os.environ.get("FIG_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "figures"))
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
+
+def svg_plot(path, title, xlabel, ylabel, series, xticks=None, ymax=None, hline=None, diag=False):
+    """series: [(name, [(x, y, err_or_None)], dashed)]. Writes a small line plot with error bars."""
+    W, H, L, B, T, R = 560, 300, 56, 40, 28, 170
+    pts = [p for _, ps, _ in series for p in ps]
+    if not pts: return
+    xs = [p[0] for p in pts]; x0, x1 = min(xs + (xticks or [])), max(xs + (xticks or []))
+    if x1 == x0: x1 = x0 + 1
+    y1 = ymax if ymax is not None else max([p[1] + (p[2] or 0) for p in pts] + [hline or 0]) * 1.1 or 1
+    X = lambda x: L + (x - x0) / (x1 - x0) * (W - L - R)
+    Y = lambda y: T + (1 - min(y, y1) / y1) * (H - T - B)
+    s = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
+         '<rect width="100%" height="100%" fill="white"/>',
+         f'<text x="{L}" y="16" font-size="13">{title}</text>',
+         f'<line x1="{L}" y1="{Y(0)}" x2="{W - R}" y2="{Y(0)}" stroke="black"/><line x1="{L}" y1="{T}" x2="{L}" y2="{Y(0)}" stroke="black"/>',
+         f'<text x="{(L + W - R) / 2}" y="{H - 6}" text-anchor="middle">{xlabel}</text>',
+         f'<text x="14" y="{(T + H - B) / 2}" transform="rotate(-90 14 {(T + H - B) / 2})" text-anchor="middle">{ylabel}</text>']
+    for k in range(5):
+        y = y1 * k / 4
+        s.append(f'<text x="{L - 4}" y="{Y(y) + 4}" text-anchor="end">{y:.2g}</text><line x1="{L}" y1="{Y(y)}" x2="{W - R}" y2="{Y(y)}" stroke="#eee"/>')
+    for x in (xticks or sorted(set(xs))):
+        s.append(f'<text x="{X(x)}" y="{Y(0) + 14}" text-anchor="middle">{x:g}</text>')
+    if hline is not None:
+        s.append(f'<line x1="{L}" y1="{Y(hline)}" x2="{W - R}" y2="{Y(hline)}" stroke="#999" stroke-dasharray="4 3"/>')
+    if diag:
+        s.append(f'<line x1="{X(0)}" y1="{Y(0)}" x2="{X(1)}" y2="{Y(1)}" stroke="#bbb" stroke-dasharray="4 3"/>')
+    for i, (name, ps, dashed) in enumerate(series):
+        c = COLORS[i % len(COLORS)]
+        ps = sorted(ps)
+        d = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y, _ in ps)
+        dash = ' stroke-dasharray="6 3"' if dashed else ""
+        s.append(f'<polyline points="{d}" fill="none" stroke="{c}" stroke-width="2"{dash}/>')
+        for x, y, e in ps:
+            s.append(f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="3" fill="{c}"/>')
+            if e: s.append(f'<line x1="{X(x):.1f}" y1="{Y(y - e):.1f}" x2="{X(x):.1f}" y2="{Y(y + e):.1f}" stroke="{c}"/>')
+        s.append(f'<line x1="{W - R + 10}" y1="{T + 8 + 16 * i}" x2="{W - R + 30}" y2="{T + 8 + 16 * i}" stroke="{c}" stroke-width="2"/><text x="{W - R + 34}" y="{T + 12 + 16 * i}">{name}</text>')
+    s.append("</svg>")
+    os.makedirs(FIG, exist_ok=True)
+    tmp = os.path.join(FIG, "." + path + ".tmp")
+    with open(tmp, "w") as f: f.write("\n".join(s) + "\n")
+    os.replace(tmp, os.path.join(FIG, path))
+    print(f"![{title}](figures/{path})\n")
+
+def mean_sd(v):
+    return (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else None)
+
+def figure3(t, name, title):
+    """Anomaly index (mean ± sd over seeds) against trigger size; benign models at size 0."""
+    series = []
+    for d in detectors(t):
+        if "@" in d: continue
+        by = {}
+        for r in t["rows"]:
+            if r["detector"] != d or r["triggerCount"] > 1 or (r["trojaned"] and r.get("size") is None): continue
+            by.setdefault(0 if not r["trojaned"] else r["size"], []).append(min(r["anomalyIndex"], 50))
+        series.append((d, [(k, *mean_sd(v)) for k, v in by.items()], d == "neural-cleanse"))
+    svg_plot(name, title, "trigger size (0 = benign)", "anomaly index (capped at 50)", series, hline=2)
+
+def roc_points(rows):
+    pos = sorted((r["score"] for r in rows if r["trojaned"]), reverse=True)
+    neg = [r["score"] for r in rows if not r["trojaned"]]
+    if not pos or not neg: return None
+    pts = [(0.0, 0.0, None)]
+    for th in sorted(set(r["score"] for r in rows), reverse=True):
+        pts.append((sum(s >= th for s in neg) / len(neg), sum(s >= th for s in pos) / len(pos), None))
+    return pts
+
+tables = {p: load(p) for p in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb"]}
+if any(tables.values()):
+    print("### Figures\n")
+if tables["table2-mnist"]:
+    figure3(tables["table2-mnist"], "figure3-mnist.svg", "Figure 3 (MNIST): anomaly index against trigger size")
+if tables["table3-gtsrb"]:
+    figure3(tables["table3-gtsrb"], "figure3-gtsrb.svg", "Figure 3 (GTSRB): anomaly index against trigger size")
+for plan, label in [("figure4-mnist-multi", "MNIST"), ("table3-gtsrb", "GTSRB")]:
+    t = tables[plan]
+    if not t: continue
+    series = []
+    for d in detectors(t):
+        by = {}
+        for r in t["rows"]:
+            if r["detector"] == d and r["trojaned"] and r.get("pattern") == "square" and r.get("size") == (6 if plan == "table3-gtsrb" else 3):
+                by.setdefault(r["triggerCount"], []).append(r["correct"])
+        if by: series.append((d, [(k, sum(v) / len(v), None) for k, v in by.items()], d == "neural-cleanse"))
+    svg_plot(f"figure4-{label.lower()}.svg", f"Figure 4 ({label}): several triggers to one target", "number of triggers",
+             "fraction detected (target alone)", series, ymax=1.0)
+t = tables["image-count-mnist"]
+if t:
+    series = []
+    for base in ["neuroninspect:default", "neuroninspect:paper", "neural-cleanse"]:
+        det, fa = [], []
+        for d in detectors(t):
+            spec = d.split("@")
+            if spec[0] != base or len(spec) != 2: continue
+            s = next(x for x in t["summary"] if x["detector"] == d)
+            det.append((int(spec[1]), s["detected"] / max(s["trojaned"], 1), None))
+            fa.append((int(spec[1]), s["falseAlarms"] / max(s["benign"], 1), None))
+        if det:
+            series += [(f"{base.split(':')[-1]}: detected", det, False), (f"{base.split(':')[-1]}: false alarms", fa, True)]
+    svg_plot("image-count-mnist.svg", "Clean images per scan (MNIST)", "clean images", "fraction of models", series,
+             xticks=None, ymax=1.0)
+for plan in ["table2-mnist", "table3-gtsrb"]:
+    t = tables[plan]
+    if not t: continue
+    series = []
+    for d in detectors(t):
+        pts = roc_points([r for r in t["rows"] if r["detector"] == d])
+        if pts:
+            s = next(x for x in t["summary"] if x["detector"] == d)
+            series.append((f"{d} (AUC {s['rocAUC']:.2f})", pts + [(1.0, 1.0, None)], False))
+    svg_plot(f"roc-{plan}.svg", f"ROC over the {plan} zoo", "false-positive rate", "true-positive rate", series,
+             xticks=[0, 0.25, 0.5, 0.75, 1], ymax=1.0, diag=True)

@@ -108,13 +108,12 @@ public struct NeuronInspect {
         if let v = preset.verification {
             let results = v.run(model, images: images, signed: heatmaps)
             scores = results.map(\.flipRate)
-            extra = results.map { ["windowScore": $0.windowScore, "flipRate": $0.flipRate, "probability": $0.probability, "windowX": Double($0.x), "windowY": Double($0.y), "windowSize": Double($0.size)] }
+            extra = results.map { ["windowScore": $0.windowScore, "flipRate": $0.flipRate, "probability": $0.probability, "marginRatio": $0.marginRatio,
+                                   "windowX": Double($0.x), "windowY": Double($0.y), "windowSize": Double($0.size)] }
             outcome = try v.mad.run(values: scores, labels: results.map(\.label))
-            let rejected = outcome.flagged.filter { scores[$0] < v.minimumFlipRate }
-            outcome.flagged = outcome.flagged.filter { scores[$0] >= v.minimumFlipRate }
-            for l in rejected {
-                notes.append("label \(l): anomaly index \(String(format: "%.2f", outcome.indices[l])) but its patch flips only \(String(format: "%.0f%%", scores[l] * 100)) of the images, below the \(String(format: "%.0f%%", v.minimumFlipRate * 100)) floor: not flagged")
-            }
+            let screened = v.screen(outcome.flagged, results: results, indices: outcome.indices)
+            outcome.flagged = screened.flagged
+            notes += screened.notes
             threshold = v.mad.threshold
         }
         let seconds = monotonicSeconds() - t0

@@ -9,17 +9,22 @@ import NIExplainers
 /// 1. Localise: per class `c`, the mean share of heatmap mass at each pixel, minus the per-pixel median over
 ///    classes (what `c` looks at that other classes do not); for each window size, the square with the
 ///    largest sum, stamped with 1 where the class's mean signed gradient is positive and 0 elsewhere.
-/// 2. Refine: a partly present trigger opens the ReLU gates that hide it on clean images (shared notes,
+/// 2. Probe the large windows (`largeWindowFractions` of the image side, 10x10 on 32x32): an all-ones and an
+///    all-zeros square at a grid of places, one stamped batch answering for every class. A 10-14 pixel
+///    trigger's parts do not flip the model and saliency does not point at it, but a square covering it does.
+/// 3. Refine: a partly present trigger opens the ReLU gates that hide it on clean images (shared notes,
 ///    item 2), so the gradient of the cross-entropy towards `c` on the *stamped* images points at the rest
 ///    of it. `refineSteps` first-order steps per window size move the window (at most `searchRadius` pixels a
 ///    step) to the square of largest linear gain and reset its values to 0/1 by the gradient's sign. Sizes
 ///    go from small to large, each larger one also starting centred on the best window so far.
-/// 3. Verify: the flip rate, the fraction of clean images not predicted as `c` that the model assigns to
-///    `c` with the best patch stamped. A backdoor target flips most images; a benign class's adversarial
-///    patch far fewer (docs/DETECTION.md: on 64 MNIST models, targets 73-100%, benign classes at most 56%).
-/// 4. Test: the MAD outlier test on the flip rates (right tail, MAD floored at 0.05 so that the many zero
-///    rates of a clean model keep indices finite), and a label is flagged only if its flip rate also reaches
-///    `minimumFlipRate` (65%, chosen on two MNIST zoos and checked on a third, docs/DETECTION.md).
+/// 4. Verify: the flip rate, the fraction of clean images not predicted as `c` that the model assigns to
+///    `c` with the best patch stamped, and the margin ratio, how confidently the patch wins (median margin of
+///    `c` on the stamped images over the median top-1 margin of the clean ones). A backdoor target flips most
+///    images and wins by 1-4 clean margins; a benign class's adversarial patch flips fewer and wins narrowly.
+/// 5. Test: the MAD outlier test on the flip rates (right tail, MAD floored at 0.05 so that the many zero
+///    rates of a clean model keep indices finite); a flagged label must also reach `minimumFlipRate` (65%,
+///    chosen on two MNIST zoos and checked on a third), and when several pass, those whose margin ratio is
+///    under `secondaryMarginShare` of the strongest one's are dropped (`screen`; docs/DETECTION.md).
 public struct TriggerVerification: Codable, Sendable {
     /// Square window sizes tried per class; the one that flips most images counts.
     public var windows: [Int]
@@ -33,6 +38,26 @@ public struct TriggerVerification: Codable, Sendable {
     /// Images (not predicted as the class) whose gradient drives a refinement step; flip rates use all.
     public var refineImages: Int = 16
     public var searchRadius: Int = 2
+    /// When several labels pass, a label whose `marginRatio` is below this share of the largest among them is
+    /// not flagged. A trojaned model is often also open to adversarial patches for a few other classes (on
+    /// GTSRB, 65-92% flips), but those flips are narrow wins: median margins 0.2-0.4x the real target's, whose
+    /// patch wins by 1.5-4.5 clean margins (docs/DETECTION.md).
+    public var secondaryMarginShare: Double = 0.5
+    /// Larger windows added as fractions of the image side (a 14x14 trigger on a 32x32 image is not found
+    /// by a 7x7 window: its parts do not flip the model), when at least `largeWindowMinimum` pixels: on
+    /// 28x28 MNIST the 9x9 window made patches flip up to 73% of a benign model's images to one class (as
+    /// many as the weakest 1x1 trigger's) and cost 2 of 40 models in a trial, while 7x7 covers its triggers.
+    public var largeWindowFractions: [Double] = [0.3]
+    public var largeWindowMinimum: Int = 10
+    /// Labels are flagged only if their patch's `marginRatio` also reaches this.
+    public var minimumMarginRatio: Double = 0
+
+    /// The window sizes for `h` x `w` images: `windows`, then the large ones, in increasing order.
+    public func windowSizes(height h: Int, width w: Int) -> [Int] {
+        let side = Swift.min(h, w)
+        let large = largeWindowFractions.map { Int(($0 * Double(side)).rounded(.up)) }.filter { $0 >= largeWindowMinimum }
+        return Array(Set((windows + large).map { Swift.min($0, side) })).sorted()
+    }
 
     public init(windows: [Int] = [3, 5, 7], minimumFlipRate: Double = 0.65,
                 mad: MADOutlierTest = MADOutlierTest(tail: .right, minimumMAD: 0.05)) {
@@ -46,6 +71,10 @@ public struct TriggerVerification: Codable, Sendable {
         /// Mean softmax probability of the class on the stamped images (a backdoor's is near 1).
         public var probability: Double = 0
         public var x: Int, y: Int, size: Int
+        /// Median over the stamped images of the class's logit margin (its logit minus the largest other),
+        /// divided by the median top-1 margin of the clean images: how confidently the patch wins, in units of
+        /// the model's ordinary confidence (a backdoor's is about 1 or more; see `secondaryMarginShare`).
+        public var marginRatio: Double = 0
     }
 
     /// `signed` holds signed heatmaps `[classes, N, H, W]` (e.g. SmoothGrad of rectified saliency summed over
@@ -71,10 +100,13 @@ public struct TriggerVerification: Codable, Sendable {
             column.sort()
             median[p] = classes % 2 == 1 ? column[classes / 2] : (column[classes / 2 - 1] + column[classes / 2]) / 2
         }
-        let predictions = argmaxRows(model.forward(images, mode: .inference))
+        let cleanLogits = model.forward(images, mode: .inference)
+        let predictions = argmaxRows(cleanLogits)
+        let cleanMargin = Swift.max(1e-6, Self.median((0..<n).map { Self.margin(cleanLogits.data + $0 * cleanLogits.shape[1], classes: cleanLogits.shape[1], label: nil) }))
         let stamped = Tensor(shape: [0])
         var results: [ClassResult] = []
         var initial: [[Int: (x: Int, y: Int)]] = []
+        let windows = windowSizes(height: h, width: w)
         for cl in 0..<classes {
             // Integral image of the contrast map (what this class looks at that the median class does not).
             var integral = [Double](repeating: 0, count: (h + 1) * (w + 1))
@@ -98,11 +130,13 @@ public struct TriggerVerification: Codable, Sendable {
                     }
                 }
                 starts[size] = (bx, by)
+                let sp = signPatch(mean, label: cl, x: bx, y: by, size: k, channels: c, height: h, width: w)
                 let e = effect(model, images: images, predictions: predictions, label: cl,
-                                    patch: signPatch(mean, label: cl, x: bx, y: by, size: k, channels: c, height: h, width: w),
+                                    patch: sp,
                                     stamped: stamped)
-                if e > Effect(flipRate: chosen.flipRate, probability: chosen.probability) {
-                    chosen = ClassResult(label: cl, windowScore: best, flipRate: e.flipRate, probability: e.probability, x: bx, y: by, size: k)
+                if e > Effect(flipRate: chosen.flipRate, probability: chosen.probability, margin: chosen.marginRatio * cleanMargin) {
+                    chosen = ClassResult(label: cl, windowScore: best, flipRate: e.flipRate, probability: e.probability, x: bx, y: by, size: k,
+                                         marginRatio: e.margin / cleanMargin)
                 }
             }
             results.append(chosen)
@@ -110,40 +144,76 @@ public struct TriggerVerification: Codable, Sendable {
         }
         // Refine: a partly stamped trigger opens the ReLU gates that hide it on clean images, so the gradient
         // on the stamped images points at the rest of it. A few first-order steps per class and window size
-        // move the window (up to `searchRadius` pixels a step) and reset its pattern; the best flip rate wins.
+        // move the window (up to `searchRadius` pixels a step) and reset its pattern; the best flip rate wins (ties: the larger margin).
         // With more classes than `refineClasses`, a screening step (one refinement step per class and size)
         // picks the classes that get the full search.
         func update(_ cl: Int, _ patch: Patch) {
             let e = effect(model, images: images, predictions: predictions, label: cl, patch: patch, stamped: stamped)
-            if e > Effect(flipRate: results[cl].flipRate, probability: results[cl].probability) {
-                results[cl].flipRate = e.flipRate; results[cl].probability = e.probability
+            if e > Effect(flipRate: results[cl].flipRate, probability: results[cl].probability, margin: results[cl].marginRatio * cleanMargin) {
+                results[cl].flipRate = e.flipRate; results[cl].probability = e.probability; results[cl].marginRatio = e.margin / cleanMargin
                 results[cl].x = patch.x; results[cl].y = patch.y; results[cl].size = patch.size
             }
+        }
+        // Probe the large windows: every class's response to a uniform square (all ones, all zeros) at a grid of
+        // places. A large trigger's parts do not flip the model, and saliency need not point at it, but the
+        // square covering it does, and one stamped batch answers for every class at once.
+        var probed: [[Int: Patch]] = Array(repeating: [:], count: classes)
+        let largest = self.windows.max() ?? 0
+        for size in windows where size > largest {
+            let k = Swift.min(size, h, w), step = Swift.max(1, (k + 1) / 2)
+            func grid(_ side: Int) -> [Int] {
+                var g = Array(Swift.stride(from: 0, through: side - k, by: step))
+                if g.last != side - k { g.append(side - k) }
+                return g
+            }
+            var best = [(effect: Effect, patch: Patch)?](repeating: nil, count: classes)
+            for value: Float in [1, 0] { for y in grid(h) { for x in grid(w) {
+                let patch = Patch(x: x, y: y, size: k, values: [Float](repeating: value, count: c * k * k))
+                for (cl, e) in effects(model, images: images, predictions: predictions, patch: patch, stamped: stamped).enumerated()
+                where best[cl] == nil || e > best[cl]!.effect {
+                    best[cl] = (e, patch)
+                }
+            } } }
+            for cl in 0..<classes {
+                guard let b = best[cl] else { continue }
+                probed[cl][k] = b.patch
+                if b.effect > Effect(flipRate: results[cl].flipRate, probability: results[cl].probability, margin: results[cl].marginRatio * cleanMargin) {
+                    results[cl].flipRate = b.effect.flipRate; results[cl].probability = b.effect.probability
+                    results[cl].marginRatio = b.effect.margin / cleanMargin
+                    results[cl].x = b.patch.x; results[cl].y = b.patch.y; results[cl].size = k
+                }
+            }
+        }
+        /// Where class `cl`'s search at `size` starts: its contrast window (sign pattern), or the probe's square.
+        func start(_ cl: Int, _ size: Int) -> Patch {
+            let k = Swift.min(size, h, w)
+            if let p = probed[cl][k] { return p }
+            let at = initial[cl][size] ?? (x: results[cl].x, y: results[cl].y)
+            return signPatch(mean, label: cl, x: at.x, y: at.y, size: k, channels: c, height: h, width: w)
         }
         let budget = Swift.min(refineClasses ?? classes, classes)
         if refineSteps > 0 && budget < classes {
             for cl in 0..<classes {
                 for size in windows.sorted() {
-                    let k = Swift.min(size, h, w)
-                    let start = initial[cl][size] ?? (x: results[cl].x, y: results[cl].y)
-                    update(cl, refine(model, images: images, predictions: predictions, label: cl, stamped: stamped,
-                                      patch: signPatch(mean, label: cl, x: start.x, y: start.y, size: k, channels: c, height: h, width: w)))
+                    update(cl, refine(model, images: images, predictions: predictions, label: cl, stamped: stamped, patch: start(cl, size)))
                 }
             }
         }
         if refineSteps > 0 {
-            let order = results.indices.sorted { (results[$0].flipRate, results[$0].probability) > (results[$1].flipRate, results[$1].probability) }
+            let order = results.indices.sorted { (results[$0].flipRate, results[$0].marginRatio) > (results[$1].flipRate, results[$1].marginRatio) }
             for cl in order.prefix(budget) {
-                // Sizes in increasing order; each larger window starts both at its own contrast maximum and
-                // centred on the best window so far (a trigger larger than the small window grows from it).
+                // Sizes in increasing order; each larger window starts both at its own start and centred on the
+                // best window so far (a trigger larger than the small window grows from it).
                 for size in windows.sorted() {
                     let k = Swift.min(size, h, w)
-                    var starts = [initial[cl][size] ?? (x: results[cl].x, y: results[cl].y)]
+                    var starts = [start(cl, size)]
                     let grown = (x: Swift.max(0, Swift.min(w - k, results[cl].x + (results[cl].size - k) / 2)),
                                  y: Swift.max(0, Swift.min(h - k, results[cl].y + (results[cl].size - k) / 2)))
-                    if grown != starts[0] { starts.append(grown) }
-                    for start in starts {
-                        var patch = signPatch(mean, label: cl, x: start.x, y: start.y, size: k, channels: c, height: h, width: w)
+                    if grown != (x: starts[0].x, y: starts[0].y) {
+                        starts.append(signPatch(mean, label: cl, x: grown.x, y: grown.y, size: k, channels: c, height: h, width: w))
+                    }
+                    for first in starts {
+                        var patch = first
                         for _ in 0..<refineSteps where results[cl].flipRate < 1 {
                             let next = refine(model, images: images, predictions: predictions, label: cl, stamped: stamped, patch: patch)
                             if next == patch { break }   // converged
@@ -155,6 +225,36 @@ public struct TriggerVerification: Codable, Sendable {
             }
         }
         return results
+    }
+
+    /// Step 4's second half: of the labels the MAD test flagged (`indices`: every label's anomaly index),
+    /// keeps those whose patch flips at least `minimumFlipRate` of the images and wins by at least
+    /// `minimumMarginRatio` clean margins, then, when several remain, those whose margin ratio reaches
+    /// `secondaryMarginShare` of the largest among them. Returns the kept labels and a note per dropped one.
+    public func screen(_ flagged: [Int], results: [ClassResult], indices: [Double]) -> (flagged: [Int], notes: [String]) {
+        func pct(_ x: Double) -> String { String(format: "%.0f%%", x * 100) }
+        func num(_ x: Double) -> String { String(format: "%.2f", x) }
+        var kept: [Int] = [], notes: [String] = []
+        for l in flagged {
+            let r = results[l]
+            if r.flipRate < minimumFlipRate {
+                notes.append("label \(l): anomaly index \(num(indices[l])) but its patch flips only \(pct(r.flipRate)) of the images, below the \(pct(minimumFlipRate)) floor: not flagged")
+            } else if r.marginRatio < minimumMarginRatio {
+                notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but wins by a median \(num(r.marginRatio)) clean margins, below \(num(minimumMarginRatio)): not flagged")
+            } else {
+                kept.append(l)
+            }
+        }
+        // Several labels passing: keep those whose patches win about as confidently as the strongest one's; the
+        // others are adversarial patches of a model that a backdoor made patch-sensitive.
+        if kept.count > 1, let top = kept.map({ results[$0].marginRatio }).max() {
+            let weak = kept.filter { results[$0].marginRatio < secondaryMarginShare * top }
+            kept.removeAll { weak.contains($0) }
+            for l in weak {
+                notes.append("label \(l): its patch flips \(pct(results[l].flipRate)) of the images but wins by a median \(num(results[l].marginRatio)) clean margins, under \(pct(secondaryMarginShare)) of the strongest label's \(num(top)): an adversarial patch, not flagged")
+            }
+        }
+        return (kept, notes)
     }
 
     /// A square patch at `(x, y)` with per-channel values `[C, size, size]`.
@@ -241,7 +341,58 @@ public struct TriggerVerification: Codable, Sendable {
     /// to `label` (flip rate) and the mean softmax probability of `label`.
     struct Effect: Comparable {
         var flipRate: Double, probability: Double
-        static func < (a: Effect, b: Effect) -> Bool { (a.flipRate, a.probability) < (b.flipRate, b.probability) }
+        /// Median logit margin of the label on the stamped images.
+        var margin: Double = 0
+        static func < (a: Effect, b: Effect) -> Bool { (a.flipRate, a.margin) < (b.flipRate, b.margin) }
+    }
+
+    /// A logits row's margin: `label`'s logit minus the largest other one, or (label nil) top-1 minus top-2.
+    static func margin(_ row: UnsafeMutablePointer<Float>, classes: Int, label: Int?) -> Double {
+        var a = -Float.infinity, b = -Float.infinity
+        for j in 0..<classes where j != label { if row[j] > a { b = a; a = row[j] } else if row[j] > b { b = row[j] } }
+        if let l = label { return Double(row[l] - a) }
+        return Double(a - b)
+    }
+
+    static func median(_ v: [Double]) -> Double {
+        let s = v.sorted()
+        if s.isEmpty { return 0 }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// `effect` for every class from one stamped batch (the patch on all images; each class counts the images
+    /// not predicted as it).
+    func effects(_ model: Model, images: Tensor, predictions: [Int], patch: Patch, stamped: Tensor) -> [Effect] {
+        let n = images.shape[0]
+        stamp(images, others: Array(0..<n), patch: patch, into: stamped)
+        let logits = model.forward(stamped, mode: .inference)
+        let classes = logits.shape[1]
+        var top = [Int](repeating: 0, count: n)
+        var sums = [Double](repeating: 0, count: n), maxes = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            let row = logits.data + i * classes
+            var mx = -Float.infinity
+            for j in 0..<classes where row[j] > mx { mx = row[j]; top[i] = j }
+            maxes[i] = mx
+            for j in 0..<classes { sums[i] += Double(expf(row[j] - mx)) }
+        }
+        var out: [Effect] = []
+        out.reserveCapacity(classes)
+        var margins: [Double] = []
+        for cl in 0..<classes {
+            var flips = 0, probability = 0.0, count = 0
+            margins.removeAll(keepingCapacity: true)
+            for i in 0..<n where predictions[i] != cl {
+                let row = logits.data + i * classes
+                count += 1
+                if top[i] == cl { flips += 1 }
+                probability += Double(expf(row[cl] - maxes[i])) / sums[i]
+                margins.append(Self.margin(row, classes: classes, label: cl))
+            }
+            out.append(count == 0 ? Effect(flipRate: 0, probability: 0)
+                       : Effect(flipRate: Double(flips) / Double(count), probability: probability / Double(count), margin: Self.median(margins)))
+        }
+        return out
     }
 
     func effect(_ model: Model, images: Tensor, predictions: [Int], label cl: Int, patch: Patch, stamped: Tensor) -> Effect {
@@ -251,8 +402,10 @@ public struct TriggerVerification: Codable, Sendable {
         let logits = model.forward(stamped, mode: .inference)
         let classes = logits.shape[1]
         var flips = 0, probability = 0.0
+        var margins = [Double](repeating: 0, count: others.count)
         for i in 0..<others.count {
             let row = logits.data + i * classes
+            margins[i] = Self.margin(row, classes: classes, label: cl)
             var mx = -Float.infinity, arg = 0
             for j in 0..<classes where row[j] > mx { mx = row[j]; arg = j }
             var sum = 0.0
@@ -260,6 +413,7 @@ public struct TriggerVerification: Codable, Sendable {
             probability += Double(expf(row[cl] - mx)) / sum
             if arg == cl { flips += 1 }
         }
-        return Effect(flipRate: Double(flips) / Double(others.count), probability: probability / Double(others.count))
+        return Effect(flipRate: Double(flips) / Double(others.count), probability: probability / Double(others.count),
+                      margin: Self.median(margins))
     }
 }

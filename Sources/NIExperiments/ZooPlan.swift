@@ -63,7 +63,9 @@ public struct ZooPlan: Codable, Sendable, Equatable {
     /// Clean test images per scan.
     public var images: Int
     public var training: Training
-    /// `neuroninspect:PRESET` (default, paper, smoothgrad, verified) or `neural-cleanse`.
+    /// `neuroninspect:PRESET` (default, paper, smoothgrad, verified) or `neural-cleanse`, each optionally
+    /// with `@N`: that detector with the first N clean images instead of `images` (the image-count study:
+    /// `neuroninspect:default@5`, `neuroninspect:default@200`, ... are separate rows of the table).
     public var detectors: [String]
     /// Benign models (one seed each).
     public var benign: Int
@@ -75,6 +77,9 @@ public struct ZooPlan: Codable, Sendable, Equatable {
     public var seedOffset: UInt64
     /// Neural Cleanse's step budget per label (nil: the original's).
     public var cleanseSteps: Int?
+    /// Neural Cleanse's mini-batches per step (nil: the original's 31). Fewer make a step cheaper while
+    /// keeping the λ schedule and early stop, which count steps.
+    public var cleanseMiniBatches: Int?
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -90,6 +95,7 @@ public struct ZooPlan: Codable, Sendable, Equatable {
         triggers = try c.decodeIfPresent([NamedTrigger].self, forKey: .triggers) ?? []
         seedOffset = try c.decodeIfPresent(UInt64.self, forKey: .seedOffset) ?? 0
         cleanseSteps = try c.decodeIfPresent(Int.self, forKey: .cleanseSteps)
+        cleanseMiniBatches = try c.decodeIfPresent(Int.self, forKey: .cleanseMiniBatches)
     }
 
     /// Reads and validates a plan file.
@@ -110,9 +116,13 @@ public struct ZooPlan: Codable, Sendable, Equatable {
         guard training.epochs >= 1 else { throw bad("training.epochs must be at least 1") }
         guard benign >= 0, seeds >= 1 else { throw bad("benign must be >= 0 and seeds >= 1") }
         guard !detectors.isEmpty else { throw bad("no detectors") }
-        for d in detectors where !(d.hasPrefix("neuroninspect:") || d == "neural-cleanse") {
-            throw bad("unknown detector '\(d)': use neuroninspect:PRESET or neural-cleanse")
+        for d in detectors {
+            guard let spec = ZooPlan.detectorSpec(d), spec.name.hasPrefix("neuroninspect:") || spec.name == "neural-cleanse" else {
+                throw bad("unknown detector '\(d)': use neuroninspect:PRESET or neural-cleanse, optionally with @N (N clean images, N >= 2)")
+            }
+            if let n = spec.images, n > 100_000 { throw bad("detector '\(d)': \(n) images is absurd (at most 100000)") }
         }
+        guard Set(detectors).count == detectors.count else { throw bad("a detector is listed twice") }
         for a in attacks {
             for p in a.patterns where !["square", "checkerboard", "random"].contains(p) {
                 throw bad("unknown pattern '\(p)': use square, checkerboard or random")
@@ -123,6 +133,20 @@ public struct ZooPlan: Codable, Sendable, Equatable {
         guard Set(names).count == names.count else { throw bad("two models have the same name") }
         guard !names.isEmpty else { throw bad("the plan has no models") }
     }
+
+    /// A detector entry split into its name and its image count (`neuroninspect:default@20` -> 20; nil: the
+    /// plan's `images`). Nil when the `@N` part is not an integer of at least 2.
+    public static func detectorSpec(_ entry: String) -> (name: String, images: Int?)? {
+        guard let at = entry.lastIndex(of: "@") else { return (entry, nil) }
+        guard let n = Int(entry[entry.index(after: at)...]), n >= 2 else { return nil }
+        return (String(entry[..<at]), n)
+    }
+
+    /// Clean images a detector entry uses.
+    public func imageCount(for entry: String) -> Int { ZooPlan.detectorSpec(entry)?.images ?? images }
+
+    /// Clean images the zoo exports: enough for every detector entry.
+    public var exportCount: Int { detectors.map(imageCount(for:)).max().map { Swift.max($0, images) } ?? images }
 
     /// The plan's models in a fixed order: trojaned cells (grid order, then named triggers), each seed, then
     /// the benign models.

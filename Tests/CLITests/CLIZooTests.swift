@@ -10,7 +10,7 @@ final class CLIZooTests: XCTestCase {
         let data = try makeMNISTFolder(in: tmp)
         let plan = tmp.appendingPathComponent("plan.json")
         try Data("""
-        {"name": "tiny", "dataset": "mnist", "images": 12, "detectors": ["neuroninspect:paper", "neuroninspect:default"],
+        {"name": "tiny", "dataset": "mnist", "images": 12, "detectors": ["neuroninspect:paper", "neuroninspect:default", "neuroninspect:paper@6"],
          "architecture": "input(1,28,28) conv(4,5,pad=2) relu maxpool(2) flatten dense(10)",
          "training": {"epochs": 1, "batchSize": 8, "injectRatio": 0.2},
          "benign": 1, "seeds": 1,
@@ -38,13 +38,30 @@ final class CLIZooTests: XCTestCase {
                 .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",") }
         }
         let expected = try table(whole)
-        XCTAssertEqual(expected.count, 7, "header + 3 models x 2 detectors")
+        XCTAssertEqual(expected.count, 10, "header + 3 models x 3 detector entries")
+        let six = try JSONSerialization.jsonObject(with: Data(contentsOf: whole.appendingPathComponent("results/benign-s1.neuroninspect-paper@6.json"))) as? [String: Any]
+        XCTAssertEqual(six?["detector"] as? String, "neuroninspect:paper@6")
+        XCTAssertTrue(try String(contentsOf: whole.appendingPathComponent("results.csv"), encoding: .utf8).contains("neuroninspect:paper@6"))
         XCTAssertEqual(try table(merged), expected)
         // Resumable: a second run trains and scans nothing.
         let again = try runCLI(["zoo", "--plan", plan.path, "--out", whole.path, "--data", data.path])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertFalse(again.stderr.contains("training"), again.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: whole.appendingPathComponent("index.html").path))
+        // --models: only the matching model is trained and scanned.
+        let one = tmp.appendingPathComponent("one")
+        let o = try runCLI(["zoo", "--plan", plan.path, "--out", one.path, "--data", data.path, "--models", "check-*",
+                            "--detectors", "neuroninspect:paper"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stderr.contains("1 model(s)"), o.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: one.appendingPathComponent("results").path).filter { $0.hasSuffix(".json") },
+                       ["check-t1-s1.neuroninspect-paper.json"], "--detectors: only that detector ran")
+        assertFailure(try runCLI(["zoo", "--plan", plan.path, "--out", one.path, "--data", data.path, "--detectors", "strip"]),
+                      mentions: ["'strip'"])
+        let trained = try FileManager.default.contentsOfDirectory(atPath: one.appendingPathComponent("models").path).filter { $0.hasSuffix(".onnx") }
+        XCTAssertEqual(trained, ["check-t1-s1.onnx"])
+        assertFailure(try runCLI(["zoo", "--plan", plan.path, "--out", one.path, "--data", data.path, "--models", "nothing*"]),
+                      mentions: ["--models nothing*"])
     }
 }
 

@@ -70,4 +70,75 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(after[2].x, 0); XCTAssertEqual(after[2].y, 0)
         XCTAssertEqual(after[0].flipRate, 0); XCTAssertEqual(after[1].flipRate, 0)
     }
+
+    /// The margin ratio by hand: clean margins are 2.4 (class-0 images: 14.4 against class 2's 12) and 12.6
+    /// (class-1 images), median of the ten (2.4 + 12.6) / 2 = 7.5. With the top-left 2x2 stamped to ones, class 2
+    /// scores 20 against 15.2 (class-0 images) and 14.4 (class-1 images): margins 4.8 and 5.6, median 5.2.
+    func testMarginRatioIsTheStampedMarginInCleanMargins() throws {
+        let r = TriggerVerification(windows: [2]).run(try model(), images: images(),
+                                                       signed: Saliency(reduction: .sum).attributeAllClasses(try model(), inputs: images()))
+        XCTAssertEqual(r[2].flipRate, 1.0)
+        XCTAssertEqual(r[2].marginRatio, 5.2 / 7.5, accuracy: 1e-5)
+    }
+
+    /// The screening of MAD-flagged labels: the flip-rate floor, the margin floor, then the share of the
+    /// strongest label's margin; every dropped label gets a note naming it and the rule.
+    func testScreeningDropsWeakAndAdversarialLabels() {
+        var v = TriggerVerification()
+        v.minimumMarginRatio = 0.3
+        func r(_ l: Int, _ flip: Double, _ margin: Double) -> TriggerVerification.ClassResult {
+            var c = TriggerVerification.ClassResult(label: l, windowScore: 0, flipRate: flip, x: 0, y: 0, size: 3)
+            c.marginRatio = margin
+            return c
+        }
+        // 1: a backdoor (100%, 2.0 margins); 2: an adversarial patch (85%, 0.6 < 0.5 x 2.0);
+        // 3: below the flip floor; 4: below the margin floor; 5: a second real target (95%, 1.2 >= 1.0).
+        let results = [r(0, 0.1, -1), r(1, 1.0, 2.0), r(2, 0.85, 0.6), r(3, 0.5, 0.4), r(4, 0.8, 0.2), r(5, 0.95, 1.2)]
+        let s = v.screen([1, 2, 3, 4, 5], results: results, indices: [0, 9, 8, 4, 7, 8.5])
+        XCTAssertEqual(s.flagged, [1, 5])
+        XCTAssertEqual(s.notes.count, 3)
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 2:") && $0.contains("adversarial patch") }, "\(s.notes)")
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 3:") && $0.contains("65% floor") }, "\(s.notes)")
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 4:") && $0.contains("below 0.30") }, "\(s.notes)")
+        // One label alone is never compared with others.
+        XCTAssertEqual(v.screen([2], results: results, indices: [0, 9, 8, 4, 7, 8.5]).flagged, [2])
+    }
+
+    /// Large windows are fractions of the image side, merged with the fixed ones without duplicates.
+    func testWindowSizesScaleWithTheImage() {
+        var v = TriggerVerification(windows: [3, 5, 7])
+        XCTAssertEqual(v.windowSizes(height: 32, width: 32), [3, 5, 7, 10], "the default adds 0.3 of the side")
+        XCTAssertEqual(v.windowSizes(height: 28, width: 28), [3, 5, 7], "but not below 10 pixels")
+        v.largeWindowMinimum = 1
+        v.largeWindowFractions = []
+        XCTAssertEqual(v.windowSizes(height: 32, width: 32), [3, 5, 7])
+        v.largeWindowFractions = [0.3, 0.45]
+        XCTAssertEqual(v.windowSizes(height: 32, width: 32), [3, 5, 7, 10, 15])
+        XCTAssertEqual(v.windowSizes(height: 28, width: 28), [3, 5, 7, 9, 13])
+        XCTAssertEqual(v.windowSizes(height: 6, width: 6), [2, 3, 5, 6])
+    }
+
+    /// The probe of large windows: class 2 = 20·Σ bottom-right 3x3 − 160 fires only when all nine pixels are
+    /// near 1 (stamped: 20 against 14.4 or 16.2), so no 2x2 window can find it and the (zero) heatmaps point
+    /// nowhere; the all-ones 3x3 square of the probe grid at (3, 3) flips every image.
+    func testProbeFindsALargeTriggerTheSmallWindowsMiss() throws {
+        let d = Dense(36, 3)
+        for y in 0..<6 { for x in 0..<6 {
+            let p = y * 6 + x
+            d.weight.value[p] = x < 3 ? 1 : 0
+            d.weight.value[36 + p] = x >= 3 ? 1 : 0
+            d.weight.value[72 + p] = (x >= 3 && y >= 3) ? 20 : 0
+        } }
+        d.bias.value[2] = -160
+        let m = try Sequential(inputShape: [1, 6, 6], layers: [Flatten(), d]), x = images()
+        XCTAssertEqual(argmaxRows(m.forward(x, mode: .inference)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+        let zero = HeatmapSet(maps: Tensor(shape: [3, 10, 6, 6]))
+        var v = TriggerVerification(windows: [2]); v.refineSteps = 0; v.largeWindowFractions = []
+        XCTAssertEqual(v.run(m, images: x, signed: zero)[2].flipRate, 0)
+        v.largeWindowFractions = [0.5]; v.largeWindowMinimum = 3
+        let r = v.run(m, images: x, signed: zero)
+        XCTAssertEqual(r[2].flipRate, 1.0)
+        XCTAssertEqual(r[2].x, 3); XCTAssertEqual(r[2].y, 3); XCTAssertEqual(r[2].size, 3)
+        XCTAssertEqual(r[0].flipRate, 0); XCTAssertEqual(r[1].flipRate, 0)
+    }
 }

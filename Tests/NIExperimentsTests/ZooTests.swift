@@ -54,6 +54,27 @@ final class ZooTests: XCTestCase {
         XCTAssertThrowsError(try ZooPlan.load(URL(fileURLWithPath: "/nonexistent/plan.json"))) { XCTAssertTrue("\($0)".contains("no such file")) }
     }
 
+    /// The image-count study: `detector@N` entries, the export count covers the largest, bad counts refused.
+    func testDetectorEntriesWithImageCounts() throws {
+        XCTAssertEqual(ZooPlan.detectorSpec("neuroninspect:default@20")?.name, "neuroninspect:default")
+        XCTAssertEqual(ZooPlan.detectorSpec("neuroninspect:default@20")?.images, 20)
+        XCTAssertNil(ZooPlan.detectorSpec("neuroninspect:default")?.images)
+        XCTAssertNil(ZooPlan.detectorSpec("neural-cleanse@1"))
+        XCTAssertNil(ZooPlan.detectorSpec("neural-cleanse@x"))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("count-plan-\(UUID().uuidString).json")
+        try Data(#"{"name": "x", "dataset": "mnist", "benign": 1, "images": 50, "detectors": ["neuroninspect:paper@5", "neuroninspect:paper@200", "neuroninspect:paper", "neural-cleanse@10"]}"#.utf8).write(to: url)
+        let p = try ZooPlan.load(url)
+        XCTAssertEqual(p.imageCount(for: "neuroninspect:paper@5"), 5)
+        XCTAssertEqual(p.imageCount(for: "neuroninspect:paper"), 50)
+        XCTAssertEqual(p.exportCount, 200)
+        for bad in ["neuroninspect:paper@1", "strip@10", "neuroninspect:paper@ten"] {
+            try Data(#"{"name": "x", "dataset": "mnist", "benign": 1, "detectors": ["\#(bad)"]}"#.utf8).write(to: url)
+            XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains(bad), "\($0)") }
+        }
+        try Data(#"{"name": "x", "dataset": "mnist", "benign": 1, "detectors": ["neuroninspect:paper", "neuroninspect:paper"]}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("twice"), "\($0)") }
+    }
+
     func report(flagged: [Int], index: Double, combined: [Double], verified: Bool) -> DetectionReport {
         DetectionReport(model: "m", detector: "neuroninspect", preset: "p", classes: combined.count, images: 10, flagged: flagged,
                         anomalyIndex: index, threshold: 2,

@@ -18,6 +18,8 @@ struct ZooCommand: ParsableCommand {
     @Option(help: "Do only shard K of N (K/N, 1-based), e.g. 2/4.") var shard: String?
     @Option(help: "Dataset folder (default: $NEURONINSPECT_DATA/<dataset>).") var data: String?
     @Flag(help: "Train the models but run no detector.") var trainOnly = false
+    @Option(help: "Run only these of the plan's detectors (comma-separated entries, e.g. 'neural-cleanse' or 'neuroninspect:default,neuroninspect:paper').") var detectors: String?
+    @Option(help: "Do only the models whose names match one of these comma-separated globs (e.g. 'square14-*,blend10-*'): a slow detector on a few models, or one model again.") var models: String?
 
     func run() throws {
         let p = try ZooPlan.load(URL(fileURLWithPath: plan))
@@ -27,12 +29,26 @@ struct ZooCommand: ParsableCommand {
             guard parts.count == 2, parts[1] >= 1, parts[0] >= 1, parts[0] <= parts[1] else { throw ZooError.badShard(s) }
             models = p.shard(parts[0], of: parts[1])
         }
+        if let globs = self.models {
+            let patterns = globs.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            models = models.filter { m in patterns.contains { fnmatch($0, m.name, 0) == 0 } }
+            guard !models.isEmpty else {
+                throw ZooError.badPlan(plan, "no model of the plan\(shard.map { " (shard \($0))" } ?? "") matches --models \(globs)")
+            }
+        }
+        var chosen = p.detectors
+        if let list = detectors {
+            chosen = list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            for d in chosen where !p.detectors.contains(d) {
+                throw ZooError.badPlan(plan, "--detectors names '\(d)', which is not among the plan's detectors (\(p.detectors.joined(separator: ", ")))")
+            }
+        }
         let dir = URL(fileURLWithPath: out)
         let fm = FileManager.default
         try fm.createDirectory(at: dir.appendingPathComponent("models"), withIntermediateDirectories: true)
         try fm.createDirectory(at: dir.appendingPathComponent("results"), withIntermediateDirectories: true)
         let clean = try ensureCleanImages(p, in: dir)
-        printErr("zoo \(p.name): \(models.count) model(s)\(shard.map { " (shard \($0))" } ?? ""), detectors \(p.detectors.joined(separator: ", "))")
+        printErr("zoo \(p.name): \(models.count) model(s)\(shard.map { " (shard \($0))" } ?? "")\(self.models.map { " matching \($0)" } ?? ""), detectors \(chosen.joined(separator: ", "))")
         var failures: [String] = []
         for (i, m) in models.enumerated() {
             let onnx = dir.appendingPathComponent("models/\(m.name).onnx")
@@ -53,7 +69,7 @@ struct ZooCommand: ParsableCommand {
             }
             if trainOnly { continue }
             let (acc, asr) = try trainingOutcome(onnx)
-            for d in p.detectors {
+            for d in chosen {
                 let resultURL = ZooResult.url(in: dir, model: m.name, detector: d)
                 if fm.fileExists(atPath: resultURL.path) { continue }
                 printErr("[\(i + 1)/\(models.count)] \(d) on \(m.name)")
@@ -86,9 +102,13 @@ struct ZooCommand: ParsableCommand {
     func ensureCleanImages(_ p: ZooPlan, in dir: URL) throws -> URL {
         let clean = dir.appendingPathComponent("clean")
         let fm = FileManager.default
-        if fm.fileExists(atPath: clean.path) { return clean }
+        if fm.fileExists(atPath: clean.path) {
+            let held = ((try? fm.contentsOfDirectory(atPath: clean.path)) ?? []).filter { !$0.hasPrefix(".") }.count
+            guard held >= p.exportCount else { throw ZooError.badPlan(clean.path, "holds \(held) clean images but the plan's detectors need \(p.exportCount): use another --out folder (or delete \(clean.path) and the results made with it)") }
+            return clean
+        }
         let tmp = dir.appendingPathComponent("clean.tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        var args = ["--dataset", p.dataset, "--count", String(p.images), "--out", tmp.path]
+        var args = ["--dataset", p.dataset, "--count", String(p.exportCount), "--out", tmp.path]
         if let d = data { args += ["--data", d] }
         var export = try ExportImagesCommand.parse(args)
         try export.run()
@@ -117,14 +137,16 @@ struct ZooCommand: ParsableCommand {
     func detect(_ detector: String, plan p: ZooPlan, model: URL, images: URL, dir: URL) throws -> DetectionReport {
         let tmp = dir.appendingPathComponent("results/.\(model.deletingPathExtension().lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).json")
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let common = ["--model", model.path, "--images", images.path, "--count", String(p.images), "--json", tmp.path]
-        if detector == "neural-cleanse" {
-            var args = common + ["--quiet", "--work-dir", dir.appendingPathComponent("cleanse-work/\(model.deletingPathExtension().lastPathComponent)").path]
+        let common = ["--model", model.path, "--images", images.path, "--count", String(p.imageCount(for: detector)), "--json", tmp.path]
+        let name = ZooPlan.detectorSpec(detector)?.name ?? detector
+        if name == "neural-cleanse" {
+            var args = common + ["--quiet", "--work-dir", dir.appendingPathComponent("cleanse-work/\(model.deletingPathExtension().lastPathComponent)\(ZooPlan.detectorSpec(detector)?.images.map { "@\($0)" } ?? "")").path]
             if let s = p.cleanseSteps { args += ["--steps", String(s)] }
+            if let b = p.cleanseMiniBatches { args += ["--mini-batches", String(b)] }
             var c = try CleanseCommand.parse(args)
             try silencingStdout { try c.run() }
         } else {
-            let preset = String(detector.dropFirst("neuroninspect:".count))
+            let preset = String(name.dropFirst("neuroninspect:".count))
             var s = try ScanCommand.parse(common + ["--preset", preset])
             try silencingStdout { try s.run() }
         }
