@@ -54,8 +54,11 @@ final class CLIZooTests: XCTestCase {
                             "--detectors", "neuroninspect:paper"])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stderr.contains("1 model(s)"), o.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: one.appendingPathComponent("results").path).filter { $0.hasSuffix(".json") },
-                       ["check-t1-s1.neuroninspect-paper.json"], "--detectors: only that detector ran")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: one.appendingPathComponent("results").path).filter { $0.hasSuffix(".json") }.sorted(),
+                       ["check-t1-s1.neuroninspect-paper.json", "check-t1-s1.neuroninspect-paper.report.json"],
+                       "--detectors: only that detector ran; its row and its whole report are kept")
+        let full = try JSONSerialization.jsonObject(with: Data(contentsOf: one.appendingPathComponent("results/check-t1-s1.neuroninspect-paper.report.json"))) as? [String: Any]
+        XCTAssertEqual((full?["perClass"] as? [Any])?.count, 10, "the report lists every label")
         assertFailure(try runCLI(["zoo", "--plan", plan.path, "--out", one.path, "--data", data.path, "--detectors", "strip"]),
                       mentions: ["'strip'"])
         let trained = try FileManager.default.contentsOfDirectory(atPath: one.appendingPathComponent("models").path).filter { $0.hasSuffix(".onnx") }

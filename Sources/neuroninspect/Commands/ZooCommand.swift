@@ -150,7 +150,13 @@ struct ZooCommand: ParsableCommand {
             var s = try ScanCommand.parse(common + ["--preset", preset])
             try silencingStdout { try s.run() }
         }
-        return try JSONDecoder().decode(DetectionReport.self, from: Data(contentsOf: tmp))
+        let report = try JSONDecoder().decode(DetectionReport.self, from: Data(contentsOf: tmp))
+        // Keep the whole report (every label's scores) beside the row, for a closer look.
+        let full = ZooResult.url(in: dir, model: model.deletingPathExtension().lastPathComponent, detector: detector)
+            .deletingPathExtension().appendingPathExtension("report.json")
+        try? FileManager.default.removeItem(at: full)
+        try? FileManager.default.moveItem(at: tmp, to: full)
+        return report
     }
 }
 
