@@ -116,6 +116,26 @@ if t:
     print()
     summary(t)
 
+# Time: what each zoo's runs recorded (training seconds per epoch in models/*.json, each detector's seconds in
+# results.json), summed. On a machine shared with other work these sums are larger than on a quiet one.
+print("### Time recorded by the zoo runs\n")
+print("| zoo | models | training (min) | " + " | ".join(["detectors (min, per detector)"]) + " | total (min) |")
+print("|---|---:|---:|---|---:|")
+for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb"]:
+    t = load(plan)
+    if not t: continue
+    train = 0.0; n = 0
+    mdir = os.path.join(zoo, plan, "models")
+    for f in sorted(os.listdir(mdir)) if os.path.isdir(mdir) else []:
+        if f.endswith(".json") and not f.endswith(".attack.json"):
+            h = json.load(open(os.path.join(mdir, f))).get("history", [])
+            train += sum(e.get("seconds", 0) for e in h); n += 1
+    per = {}
+    for r in t["rows"]: per[r["detector"]] = per.get(r["detector"], 0) + r["seconds"]
+    cells = ", ".join(f"{d} {v / 60:.1f}" for d, v in per.items())
+    print(f"| {plan} | {n} | {train / 60:.1f} | {cells} | {(train + sum(per.values())) / 60:.1f} |")
+print()
+
 # ---------------------------------------------------------------------------------------------------------
 # Figures (SVG, standard library only) into FIG_DIR (default docs/figures): the paper's Figure 3 (anomaly index
 # against trigger size), Figure 4 (detection against the number of triggers), the image-count study and ROC

@@ -141,4 +141,21 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(r[2].x, 3); XCTAssertEqual(r[2].y, 3); XCTAssertEqual(r[2].size, 3)
         XCTAssertEqual(r[0].flipRate, 0); XCTAssertEqual(r[1].flipRate, 0)
     }
+
+    /// The probe's batched `effects` (one stamped batch for every class) equals the per-class `effect`.
+    func testBatchedEffectsEqualThePerClassEffect() throws {
+        let m = try model(), x = images()
+        let predictions = argmaxRows(m.forward(x, mode: .inference))
+        let v = TriggerVerification(windows: [2])
+        for (px, py, value) in [(0, 0, Float(1)), (3, 2, 1), (1, 4, 0)] {
+            let patch = TriggerVerification.Patch(x: px, y: py, size: 2, values: [Float](repeating: value, count: 4))
+            let all = v.effects(m, images: x, predictions: predictions, patch: patch, stamped: Tensor(shape: [0]))
+            for cl in 0..<3 {
+                let one = v.effect(m, images: x, predictions: predictions, label: cl, patch: patch, stamped: Tensor(shape: [0]))
+                XCTAssertEqual(all[cl].flipRate, one.flipRate, "class \(cl) at (\(px), \(py))")
+                XCTAssertEqual(all[cl].probability, one.probability, accuracy: 1e-12)
+                XCTAssertEqual(all[cl].margin, one.margin, accuracy: 1e-6)
+            }
+        }
+    }
 }
