@@ -97,6 +97,29 @@ if t:
     print()
     summary(t)
 
+
+# Table 3 in detail: the default's view of each GTSRB model, from the whole reports the zoo keeps
+# (results/<model>.neuroninspect-default.report.json): the target's best patch, the strongest other label's,
+# and the labels the margin screening dropped.
+rdir = os.path.join(zoo, "table3-gtsrb", "results")
+if os.path.isdir(rdir):
+    files = sorted(f for f in os.listdir(rdir) if f.endswith(".neuroninspect-default.report.json"))
+    if files:
+        print("### Table 3 in detail: what the default saw (GTSRB)\n")
+        print("| model | clean acc | ASR | flagged | target: flips, margin ratio, window | strongest other label: flips, margin ratio | dropped as adversarial patches |")
+        print("|---|---:|---:|---|---|---|---|")
+        for f in files:
+            rep = json.load(open(os.path.join(rdir, f)))
+            row = json.load(open(os.path.join(rdir, f.replace(".report.json", ".json"))))
+            pc, t = rep["perClass"], row.get("target")
+            other = sorted((r for r in pc if r["label"] != t), key=lambda r: (-r["flipRate"], -r["marginRatio"]))[0]
+            tc = "-" if t is None else f"{pc[t]['flipRate'] * 100:.0f}%, {pc[t]['marginRatio']:.2f}, {int(pc[t]['windowSize'])} px"
+            dropped = [n.split(":")[0].replace("label ", "") for n in rep.get("notes", []) if "adversarial" in n]
+            asr = "-" if row.get("attackSuccess") is None else f"{row['attackSuccess'] * 100:.1f}%"
+            print(f"| {row['model']} | {row['cleanAccuracy'] * 100:.1f}% | {asr} | {','.join(map(str, row['flagged'])) or '-'}{'' if row['correct'] else ' ✗'} "
+                  f"| {tc} | {other['label']}: {other['flipRate'] * 100:.0f}%, {other['marginRatio']:.2f} | {', '.join(dropped) or '-'} |")
+        print()
+
 t = load("image-count-mnist")
 if t:
     print("### Number of clean images (MNIST)\n")
