@@ -10,7 +10,7 @@ out=${1:-zoo}
 swift build -c release >/dev/null
 bin=.build/release/neuroninspect
 # Phase 1: train all 26 models and run NeuronInspect (both presets); phase 2: Neural Cleanse, the slow one
-# (about 12 minutes per model on 2 cores with the plan's 8 mini-batches per step; docs/RESULTS.md).
+# (about 17 minutes per model on 2 cores with the plan's 8 mini-batches per step; docs/RESULTS.md).
 $bin zoo --plan plans/table3-gtsrb.json --out "$out/table3-gtsrb" --detectors neuroninspect:default,neuroninspect:paper
 $bin zoo --plan plans/table3-gtsrb.json --out "$out/table3-gtsrb" ${CLEANSE_MODELS:+--models "$CLEANSE_MODELS"}
 echo "$(basename "$0"): $((SECONDS / 60)) min $((SECONDS % 60)) s"
