@@ -65,6 +65,11 @@ final class CLIZooTests: XCTestCase {
         XCTAssertEqual(trained, ["check-t1-s1.onnx"])
         assertFailure(try runCLI(["zoo", "--plan", plan.path, "--out", one.path, "--data", data.path, "--models", "nothing*"]),
                       mentions: ["--models nothing*"])
+        // A plan that needs more clean images than an existing output folder holds is refused before any work.
+        let more = tmp.appendingPathComponent("more.json")
+        try Data(#"{"name": "tiny", "dataset": "mnist", "images": 12, "detectors": ["neuroninspect:paper@30"], "benign": 1}"#.utf8).write(to: more)
+        assertFailure(try runCLI(["zoo", "--plan", more.path, "--out", whole.path, "--data", data.path]),
+                      mentions: ["clean", "holds 12 clean images", "need 30"])
     }
 }
 
