@@ -110,7 +110,7 @@ public struct NeuronInspect {
             scores = results.map(\.flipRate)
             extra = results.map { ["windowScore": $0.windowScore, "flipRate": $0.flipRate, "probability": $0.probability, "marginRatio": $0.marginRatio,
                                    "windowX": Double($0.x), "windowY": Double($0.y), "windowSize": Double($0.size)] }
-            outcome = try v.mad.run(values: scores, labels: results.map(\.label))
+            outcome = try v.test(results)
             let screened = v.screen(outcome.flagged, results: results, indices: outcome.indices)
             outcome.flagged = screened.flagged
             notes += screened.notes

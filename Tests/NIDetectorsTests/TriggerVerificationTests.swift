@@ -53,7 +53,8 @@ final class TriggerVerificationTests: XCTestCase {
 
     /// Refinement: heatmaps that point class 2 at the wrong place (the 2x2 square at (3, 3), the bottom-right
     /// corner) start its window there; the gradient on the stamped images moves it (2 pixels a step) to the
-    /// real trigger at (0, 0). Without refinement the misplaced window flips nothing.
+    /// real trigger at (0, 0). Without refinement (and without the probe) the misplaced window flips nothing;
+    /// the probe of the small windows alone also finds the trigger (its all-ones 2x2 square at (0, 0)).
     func testRefinementMovesAMisplacedWindowOntoTheTrigger() throws {
         let m = try model(), x = images()
         let maps = Tensor(shape: [3, 10, 6, 6])
@@ -62,13 +63,19 @@ final class TriggerVerificationTests: XCTestCase {
             maps[((0 * 10 + i) * 6 + 3) * 6 + 0] = 1
             maps[((1 * 10 + i) * 6 + 3) * 6 + 5] = 1
         }
-        var off = TriggerVerification(windows: [2]); off.refineSteps = 0
+        var off = TriggerVerification(windows: [2]); off.refineSteps = 0; off.probeAllWindows = false
         let before = off.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(before[2].x, 3); XCTAssertEqual(before[2].y, 3); XCTAssertEqual(before[2].flipRate, 0)
-        let after = TriggerVerification(windows: [2]).run(m, images: x, signed: HeatmapSet(maps: maps))
+        var refining = TriggerVerification(windows: [2]); refining.probeAllWindows = false
+        let after = refining.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(after[2].flipRate, 1.0)
         XCTAssertEqual(after[2].x, 0); XCTAssertEqual(after[2].y, 0)
         XCTAssertEqual(after[0].flipRate, 0); XCTAssertEqual(after[1].flipRate, 0)
+        off.probeAllWindows = true
+        let probed = off.run(m, images: x, signed: HeatmapSet(maps: maps))
+        XCTAssertEqual(probed[2].flipRate, 1.0)
+        XCTAssertEqual(probed[2].x, 0); XCTAssertEqual(probed[2].y, 0)
+        XCTAssertEqual(probed[0].flipRate, 0); XCTAssertEqual(probed[1].flipRate, 0)
     }
 
     /// The margin ratio by hand: clean margins are 2.4 (class-0 images: 14.4 against class 2's 12) and 12.6
@@ -104,6 +111,26 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(v.screen([2], results: results, indices: [0, 9, 8, 4, 7, 8.5]).flagged, [2])
     }
 
+    /// The outlier test when patches saturate: 30 of 43 labels flip every image (margin ratio 3), the target
+    /// too but by 30 clean margins, 12 labels flip nothing (margin -1). Flip rates: median 1, so no label is an
+    /// outlier by them. Margins: median 3, median |deviation| 0 so the MAD is floored at 0.5, and the target's
+    /// index is (30 - 3) / 0.5 = 54: flagged, alone.
+    func testMarginIndexFlagsTheTargetWhenFlipRatesSaturate() throws {
+        let v = TriggerVerification()
+        func r(_ l: Int, _ flip: Double, _ margin: Double) -> TriggerVerification.ClassResult {
+            var c = TriggerVerification.ClassResult(label: l, windowScore: 0, flipRate: flip, x: 0, y: 0, size: 3)
+            c.marginRatio = margin
+            return c
+        }
+        let results = (0..<43).map { l in l == 20 ? r(l, 1, 30) : l < 31 ? r(l, 1, 3) : r(l, 0, -1) }
+        XCTAssertEqual(try v.mad.run(values: results.map(\.flipRate)).flagged, [], "flip rates alone find nothing")
+        let t = try v.test(results)
+        XCTAssertEqual(t.flagged, [20])
+        XCTAssertEqual(t.maxIndex, 54, accuracy: 1e-9)
+        XCTAssertEqual(t.mostAnomalous, 20)
+        XCTAssertEqual(t.indices[32], 0, "below both medians: no right-tail index")
+    }
+
     /// Large windows are fractions of the image side, merged with the fixed ones without duplicates.
     func testWindowSizesScaleWithTheImage() {
         var v = TriggerVerification(windows: [3, 5, 7])
@@ -136,6 +163,34 @@ final class TriggerVerificationTests: XCTestCase {
         var v = TriggerVerification(windows: [2]); v.refineSteps = 0; v.largeWindowFractions = []
         XCTAssertEqual(v.run(m, images: x, signed: zero)[2].flipRate, 0)
         v.largeWindowFractions = [0.5]; v.largeWindowMinimum = 3
+        let r = v.run(m, images: x, signed: zero)
+        XCTAssertEqual(r[2].flipRate, 1.0)
+        XCTAssertEqual(r[2].x, 3); XCTAssertEqual(r[2].y, 3); XCTAssertEqual(r[2].size, 3)
+        XCTAssertEqual(r[0].flipRate, 0); XCTAssertEqual(r[1].flipRate, 0)
+    }
+
+    /// The probe's checkerboards: class 2 = 20·(Σ of the bottom-right 3x3's pixels with x + y even − Σ of
+    /// those with x + y odd) − 70 wins only when the even ones are near 1 and the odd ones near 0. The
+    /// checkerboard square at (3, 3) gives it 20·5 − 70 = 30, above 14.4 (class 0) and 12.2 (class 1); an
+    /// all-ones square gives 20·(5 − 4) − 70 = −50 and the inverse checkerboard −150: without the checkerboard
+    /// patterns the probe (and the small windows, with zero heatmaps) flips nothing.
+    func testProbeFindsACheckerboardTriggerAUniformSquareMisses() throws {
+        let d = Dense(36, 3)
+        for y in 0..<6 { for x in 0..<6 {
+            let p = y * 6 + x
+            d.weight.value[p] = x < 3 ? 1 : 0
+            d.weight.value[36 + p] = x >= 3 ? 1 : 0
+            d.weight.value[72 + p] = (x >= 3 && y >= 3) ? ((x + y) % 2 == 0 ? 20 : -20) : 0
+        } }
+        d.bias.value[2] = -70
+        let m = try Sequential(inputShape: [1, 6, 6], layers: [Flatten(), d]), x = images()
+        XCTAssertEqual(argmaxRows(m.forward(x, mode: .inference)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+        let zero = HeatmapSet(maps: Tensor(shape: [3, 10, 6, 6]))
+        var v = TriggerVerification(windows: [2]); v.refineSteps = 0
+        v.largeWindowFractions = [0.5]; v.largeWindowMinimum = 3
+        v.probePatterns = [.ones, .zeros, .checkerboardInverse]
+        XCTAssertEqual(v.run(m, images: x, signed: zero)[2].flipRate, 0)
+        v.probePatterns = TriggerVerification.ProbePattern.allCases
         let r = v.run(m, images: x, signed: zero)
         XCTAssertEqual(r[2].flipRate, 1.0)
         XCTAssertEqual(r[2].x, 3); XCTAssertEqual(r[2].y, 3); XCTAssertEqual(r[2].size, 3)

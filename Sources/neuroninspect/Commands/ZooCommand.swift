@@ -64,7 +64,7 @@ struct ZooCommand: ParsableCommand {
                 if let t = m.trigger, let target = m.target {
                     args += ["--trigger", t, "--target", String(target), "--inject-ratio", String(p.training.injectRatio)]
                 }
-                var train = try TrainCommand.parse(args)
+                let train = try TrainCommand.parse(args)
                 try train.run()
             }
             if trainOnly { continue }
@@ -110,7 +110,7 @@ struct ZooCommand: ParsableCommand {
         let tmp = dir.appendingPathComponent("clean.tmp-\(ProcessInfo.processInfo.processIdentifier)")
         var args = ["--dataset", p.dataset, "--count", String(p.exportCount), "--out", tmp.path]
         if let d = data { args += ["--data", d] }
-        var export = try ExportImagesCommand.parse(args)
+        let export = try ExportImagesCommand.parse(args)
         try export.run()
         do { try fm.moveItem(at: tmp, to: clean) } catch {
             try? fm.removeItem(at: tmp)
@@ -143,11 +143,11 @@ struct ZooCommand: ParsableCommand {
             var args = common + ["--quiet", "--work-dir", dir.appendingPathComponent("cleanse-work/\(model.deletingPathExtension().lastPathComponent)\(ZooPlan.detectorSpec(detector)?.images.map { "@\($0)" } ?? "")").path]
             if let s = p.cleanseSteps { args += ["--steps", String(s)] }
             if let b = p.cleanseMiniBatches { args += ["--mini-batches", String(b)] }
-            var c = try CleanseCommand.parse(args)
+            let c = try CleanseCommand.parse(args)
             try silencingStdout { try c.run() }
         } else {
             let preset = String(name.dropFirst("neuroninspect:".count))
-            var s = try ScanCommand.parse(common + ["--preset", preset])
+            let s = try ScanCommand.parse(common + ["--preset", preset])
             try silencingStdout { try s.run() }
         }
         let report = try JSONDecoder().decode(DetectionReport.self, from: Data(contentsOf: tmp))
