@@ -3,7 +3,8 @@
 # target 20, benign models) and the translucent trigger, NeuronInspect and Neural Cleanse side by side.
 # Resumable. Shard it across machines with: neuroninspect zoo --plan plans/table3-gtsrb.json --out DIR --shard K/N
 #   scripts/reproduce_gtsrb.sh [OUT_DIR]        (default: zoo)
-# CLEANSE_MODELS='square14-*,blend10-*' limits phase 2 to the models matching those globs.
+# CLEANSE_MODELS='square14-*,blend10-*' limits phase 2 to the models matching those globs; SEED2_MODELS does the
+# same for phase 3 (the second seed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-zoo}
@@ -13,4 +14,6 @@ bin=.build/release/neuroninspect
 # (about 17 minutes per model on 2 cores with the plan's 8 mini-batches per step; docs/RESULTS.md).
 $bin zoo --plan plans/table3-gtsrb.json --out "$out/table3-gtsrb" --detectors neuroninspect:default,neuroninspect:paper
 $bin zoo --plan plans/table3-gtsrb.json --out "$out/table3-gtsrb" ${CLEANSE_MODELS:+--models "$CLEANSE_MODELS"}
+# Phase 3: a second seed of the grid (fresh models, NeuronInspect only); SEED2_MODELS='glob,...' limits it.
+$bin zoo --plan plans/table3-gtsrb-seed2.json --out "$out/table3-gtsrb-seed2" ${SEED2_MODELS:+--models "$SEED2_MODELS"}
 echo "$(basename "$0"): $((SECONDS / 60)) min $((SECONDS % 60)) s"

@@ -81,9 +81,10 @@ PAPER_T3 = {("square", "bottom-right"): {6: (2.82, 3.21), 8: (2.97, 4.03), 10: (
             ("square", "top-left"): {6: (2.77, 3.16), 8: (2.86, 3.82), 10: (2.88, 4.02), 12: (2.32, 3.78), 14: (1.79, 3.64)},
             ("checkerboard", "bottom-right"): {6: (2.56, 3.21), 8: (2.66, 3.99), 10: (2.35, 3.79), 12: (2.14, 3.67), 14: (1.57, 3.56)},
             ("checkerboard", "top-left"): {6: (2.43, 3.04), 8: (2.59, 3.75), 10: (2.11, 3.92), 12: (1.77, 3.8), 14: (1.42, 3.66)}}
-t = load("table3-gtsrb")
-if t:
-    print("### Table 3 (GTSRB, -> 20)\n")
+def table3(plan, title):
+    t = load(plan)
+    if not t: return
+    print(f"### {title}\n")
     ds = detectors(t)
     print("| trigger | paper NC / NI anomaly index | " + " | ".join(f"{d}: index, flagged" for d in ds) + " |")
     print("|---|---|" + "---|" * len(ds))
@@ -97,28 +98,33 @@ if t:
     print()
     summary(t)
 
-
 # Table 3 in detail: the default's view of each GTSRB model, from the whole reports the zoo keeps
 # (results/<model>.neuroninspect-default.report.json): the target's best patch, the strongest other label's,
 # and the labels the margin screening dropped.
-rdir = os.path.join(zoo, "table3-gtsrb", "results")
-if os.path.isdir(rdir):
+def table3_detail(plan, title):
+    rdir = os.path.join(zoo, plan, "results")
+    if not os.path.isdir(rdir): return
     files = sorted(f for f in os.listdir(rdir) if f.endswith(".neuroninspect-default.report.json"))
-    if files:
-        print("### Table 3 in detail: what the default saw (GTSRB)\n")
-        print("| model | clean acc | ASR | flagged | target: flips, margin ratio, window | strongest other label: flips, margin ratio | dropped as adversarial patches |")
-        print("|---|---:|---:|---|---|---|---|")
-        for f in files:
-            rep = json.load(open(os.path.join(rdir, f)))
-            row = json.load(open(os.path.join(rdir, f.replace(".report.json", ".json"))))
-            pc, t = rep["perClass"], row.get("target")
-            other = sorted((r for r in pc if r["label"] != t), key=lambda r: (-r["flipRate"], -r["marginRatio"]))[0]
-            tc = "-" if t is None else f"{pc[t]['flipRate'] * 100:.0f}%, {pc[t]['marginRatio']:.2f}, {int(pc[t]['windowSize'])} px"
-            dropped = [n.split(":")[0].replace("label ", "") for n in rep.get("notes", []) if "adversarial" in n]
-            asr = "-" if row.get("attackSuccess") is None else f"{row['attackSuccess'] * 100:.1f}%"
-            print(f"| {row['model']} | {row['cleanAccuracy'] * 100:.1f}% | {asr} | {','.join(map(str, row['flagged'])) or '-'}{'' if row['correct'] else ' ✗'} "
-                  f"| {tc} | {other['label']}: {other['flipRate'] * 100:.0f}%, {other['marginRatio']:.2f} | {', '.join(dropped) or '-'} |")
-        print()
+    if not files: return
+    print(f"### {title}\n")
+    print("| model | clean acc | ASR | flagged | target: flips, margin ratio, window | strongest other label: flips, margin ratio | dropped as adversarial patches |")
+    print("|---|---:|---:|---|---|---|---|")
+    for f in files:
+        rep = json.load(open(os.path.join(rdir, f)))
+        row = json.load(open(os.path.join(rdir, f.replace(".report.json", ".json"))))
+        pc, t = rep["perClass"], row.get("target")
+        other = sorted((r for r in pc if r["label"] != t), key=lambda r: (-r["flipRate"], -r["marginRatio"]))[0]
+        tc = "-" if t is None else f"{pc[t]['flipRate'] * 100:.0f}%, {pc[t]['marginRatio']:.2f}, {int(pc[t]['windowSize'])} px"
+        dropped = [n.split(":")[0].replace("label ", "") for n in rep.get("notes", []) if "adversarial" in n]
+        asr = "-" if row.get("attackSuccess") is None else f"{row['attackSuccess'] * 100:.1f}%"
+        print(f"| {row['model']} | {row['cleanAccuracy'] * 100:.1f}% | {asr} | {','.join(map(str, row['flagged'])) or '-'}{'' if row['correct'] else ' ✗'} "
+              f"| {tc} | {other['label']}: {other['flipRate'] * 100:.0f}%, {other['marginRatio']:.2f} | {', '.join(dropped) or '-'} |")
+    print()
+
+table3("table3-gtsrb", "Table 3 (GTSRB, -> 20)")
+table3_detail("table3-gtsrb", "Table 3 in detail: what the default saw (GTSRB)")
+table3("table3-gtsrb-seed2", "Table 3, second seed (fresh models, a subset of the grid)")
+table3_detail("table3-gtsrb-seed2", "Table 3, second seed, in detail")
 
 t = load("image-count-mnist")
 if t:
@@ -144,7 +150,7 @@ if t:
 print("### Time recorded by the zoo runs\n")
 print("| zoo | models | training (min) | " + " | ".join(["detectors (min, per detector)"]) + " | total (min) |")
 print("|---|---:|---:|---|---:|")
-for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb"]:
+for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2"]:
     t = load(plan)
     if not t: continue
     train = 0.0; n = 0

@@ -14,14 +14,19 @@ import NIExplainers
 /// (a margin of about 14 against a gain of at most 4).
 final class TriggerVerificationTests: XCTestCase {
     func model() throws -> Sequential {
+        try halvesModel(backdoorWeight: { x, y in (x < 2 && y < 2) ? 10 : 0 }, backdoorBias: -20)
+    }
+
+    /// Dense(36, 3) on 1x6x6: class 0 = Σ left half, class 1 = Σ right half, class 2 = Σ w(x, y)·pixel + bias.
+    func halvesModel(backdoorWeight: (Int, Int) -> Float, backdoorBias: Float) throws -> Sequential {
         let d = Dense(36, 3)
         for y in 0..<6 { for x in 0..<6 {
             let p = y * 6 + x
             d.weight.value[p] = x < 3 ? 1 : 0
             d.weight.value[36 + p] = x >= 3 ? 1 : 0
-            d.weight.value[72 + p] = (x < 2 && y < 2) ? 10 : 0
+            d.weight.value[72 + p] = backdoorWeight(x, y)
         } }
-        d.bias.value[2] = -20
+        d.bias.value[2] = backdoorBias
         return try Sequential(inputShape: [1, 6, 6], layers: [Flatten(), d])
     }
 
@@ -149,15 +154,7 @@ final class TriggerVerificationTests: XCTestCase {
     /// near 1 (stamped: 20 against 14.4 or 16.2), so no 2x2 window can find it and the (zero) heatmaps point
     /// nowhere; the all-ones 3x3 square of the probe grid at (3, 3) flips every image.
     func testProbeFindsALargeTriggerTheSmallWindowsMiss() throws {
-        let d = Dense(36, 3)
-        for y in 0..<6 { for x in 0..<6 {
-            let p = y * 6 + x
-            d.weight.value[p] = x < 3 ? 1 : 0
-            d.weight.value[36 + p] = x >= 3 ? 1 : 0
-            d.weight.value[72 + p] = (x >= 3 && y >= 3) ? 20 : 0
-        } }
-        d.bias.value[2] = -160
-        let m = try Sequential(inputShape: [1, 6, 6], layers: [Flatten(), d]), x = images()
+        let m = try halvesModel(backdoorWeight: { x, y in (x >= 3 && y >= 3) ? 20 : 0 }, backdoorBias: -160), x = images()
         XCTAssertEqual(argmaxRows(m.forward(x, mode: .inference)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
         let zero = HeatmapSet(maps: Tensor(shape: [3, 10, 6, 6]))
         var v = TriggerVerification(windows: [2]); v.refineSteps = 0; v.largeWindowFractions = []
@@ -175,15 +172,8 @@ final class TriggerVerificationTests: XCTestCase {
     /// all-ones square gives 20·(5 − 4) − 70 = −50 and the inverse checkerboard −150: without the checkerboard
     /// patterns the probe (and the small windows, with zero heatmaps) flips nothing.
     func testProbeFindsACheckerboardTriggerAUniformSquareMisses() throws {
-        let d = Dense(36, 3)
-        for y in 0..<6 { for x in 0..<6 {
-            let p = y * 6 + x
-            d.weight.value[p] = x < 3 ? 1 : 0
-            d.weight.value[36 + p] = x >= 3 ? 1 : 0
-            d.weight.value[72 + p] = (x >= 3 && y >= 3) ? ((x + y) % 2 == 0 ? 20 : -20) : 0
-        } }
-        d.bias.value[2] = -70
-        let m = try Sequential(inputShape: [1, 6, 6], layers: [Flatten(), d]), x = images()
+        let m = try halvesModel(backdoorWeight: { x, y in (x >= 3 && y >= 3) ? ((x + y) % 2 == 0 ? 20 : -20) : 0 },
+                                backdoorBias: -70), x = images()
         XCTAssertEqual(argmaxRows(m.forward(x, mode: .inference)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
         let zero = HeatmapSet(maps: Tensor(shape: [3, 10, 6, 6]))
         var v = TriggerVerification(windows: [2]); v.refineSteps = 0
