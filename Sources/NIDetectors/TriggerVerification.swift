@@ -60,9 +60,13 @@ public struct TriggerVerification: Codable, Sendable {
     /// The squares stamped by the large-window probe (step 2). Uniform squares find uniform triggers; the two
     /// 1-pixel checkerboard phases find checkerboard ones, whose parts a uniform square does not match.
     public var probePatterns: [ProbePattern] = ProbePattern.allCases
-    /// Probe every window size (false: only the large ones). On MNIST trained with Table 1's recipe, saliency
-    /// does not point at the trigger and only the probe of the small windows finds it (docs/RESULTS.md).
-    public var probeAllWindows = true
+    /// Probe the fixed (small) window sizes too, not only the large ones; nil (the default): only on images too
+    /// small for a large window (under 32 px with the defaults). On 28x28 MNIST trained with Table 1's recipe,
+    /// saliency does not point at the trigger and only the probe of the small windows finds it; on 32x32 GTSRB
+    /// the 10x10 probe and saliency find Table 3's triggers, and probing the small windows as well made a
+    /// speed-limit class (30 km/h) reachable by 7x7 patches 0.5-0.8x as confidently as the target on three
+    /// models, flagged beside it (docs/DETECTION.md, "Session 4").
+    public var probeSmallWindows: Bool? = nil
     /// Images the probe's grid is screened on (the first ones); the best square per class is then measured on
     /// all images.
     public var probeImages = 16
@@ -195,7 +199,8 @@ public struct TriggerVerification: Codable, Sendable {
         for i in subset { (probeBatch.data + i * c * hw).update(from: images.data + i * c * hw, count: c * hw) }
         let probePredictions = Array(predictions[0..<subset.count])
         var bestProbe = [(effect: Effect, patch: Patch)?](repeating: nil, count: classes)
-        for size in windows where probeAllWindows || size > largest {
+        let probeSmall = probeSmallWindows ?? (windows.max() ?? 0 <= largest)
+        for size in windows where probeSmall || size > largest {
             let k = Swift.min(size, h, w), step = Swift.max(1, (k + 1) / 2)
             func grid(_ side: Int) -> [Int] {
                 var g = Array(Swift.stride(from: 0, through: side - k, by: step))

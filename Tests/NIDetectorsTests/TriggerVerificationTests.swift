@@ -68,15 +68,15 @@ final class TriggerVerificationTests: XCTestCase {
             maps[((0 * 10 + i) * 6 + 3) * 6 + 0] = 1
             maps[((1 * 10 + i) * 6 + 3) * 6 + 5] = 1
         }
-        var off = TriggerVerification(windows: [2]); off.refineSteps = 0; off.probeAllWindows = false
+        var off = TriggerVerification(windows: [2]); off.refineSteps = 0; off.probeSmallWindows = false
         let before = off.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(before[2].x, 3); XCTAssertEqual(before[2].y, 3); XCTAssertEqual(before[2].flipRate, 0)
-        var refining = TriggerVerification(windows: [2]); refining.probeAllWindows = false
+        var refining = TriggerVerification(windows: [2]); refining.probeSmallWindows = false
         let after = refining.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(after[2].flipRate, 1.0)
         XCTAssertEqual(after[2].x, 0); XCTAssertEqual(after[2].y, 0)
         XCTAssertEqual(after[0].flipRate, 0); XCTAssertEqual(after[1].flipRate, 0)
-        off.probeAllWindows = true
+        off.probeSmallWindows = nil
         let probed = off.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(probed[2].flipRate, 1.0)
         XCTAssertEqual(probed[2].x, 0); XCTAssertEqual(probed[2].y, 0)
