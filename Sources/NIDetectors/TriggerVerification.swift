@@ -9,8 +9,9 @@ import NIExplainers
 /// 1. Localise: per class `c`, the mean share of heatmap mass at each pixel, minus the per-pixel median over
 ///    classes (what `c` looks at that other classes do not); for each window size, the square with the
 ///    largest sum, stamped with 1 where the class's mean signed gradient is positive and 0 elsewhere.
-/// 2. Probe the large windows (`largeWindowFractions` of the image side, 10x10 on 32x32): an all-ones and an
-///    all-zeros square at a grid of places, one stamped batch answering for every class. A 10-14 pixel
+/// 2. Probe the large windows (`largeWindowFractions` of the image side, 10x10 on 32x32), and the small ones on
+///    images too small for a large one (`probeSmallWindows`): all-ones, all-zeros and 1-pixel checkerboard
+///    squares (`probePatterns`) at a grid of places, one stamped batch answering for every class. A 10-14 pixel
 ///    trigger's parts do not flip the model and saliency does not point at it, but a square covering it does.
 /// 3. Refine: a partly present trigger opens the ReLU gates that hide it on clean images (shared notes,
 ///    item 2), so the gradient of the cross-entropy towards `c` on the *stamped* images points at the rest
@@ -57,7 +58,7 @@ public struct TriggerVerification: Codable, Sendable {
     public var largeWindowMinimum: Int = 10
     /// Labels are flagged only if their patch's `marginRatio` also reaches this.
     public var minimumMarginRatio: Double = 0
-    /// The squares stamped by the large-window probe (step 2). Uniform squares find uniform triggers; the two
+    /// The squares stamped by the probe (step 2). Uniform squares find uniform triggers; the two
     /// 1-pixel checkerboard phases find checkerboard ones, whose parts a uniform square does not match.
     public var probePatterns: [ProbePattern] = ProbePattern.allCases
     /// Probe the fixed (small) window sizes too, not only the large ones; nil (the default): only on images too
@@ -199,7 +200,7 @@ public struct TriggerVerification: Codable, Sendable {
         for i in subset { (probeBatch.data + i * c * hw).update(from: images.data + i * c * hw, count: c * hw) }
         let probePredictions = Array(predictions[0..<subset.count])
         var bestProbe = [(effect: Effect, patch: Patch)?](repeating: nil, count: classes)
-        let probeSmall = probeSmallWindows ?? (windows.max() ?? 0 <= largest)
+        let probeSmall = probeSmallWindows ?? ((windows.max() ?? 0) <= largest)
         for size in windows where probeSmall || size > largest {
             let k = Swift.min(size, h, w), step = Swift.max(1, (k + 1) / 2)
             func grid(_ side: Int) -> [Int] {
