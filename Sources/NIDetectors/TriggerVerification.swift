@@ -109,6 +109,8 @@ public struct TriggerVerification: Codable, Sendable {
         /// divided by the median top-1 margin of the clean images: how confidently the patch wins, in units of
         /// the model's ordinary confidence (a backdoor's is about 1 or more; see `secondaryMarginShare`).
         public var marginRatio: Double = 0
+        /// The best patch's values `[C, size, size]` (stamped at `x`, `y`): the candidate trigger.
+        public var patch: [Float] = []
     }
 
     /// `signed` holds signed heatmaps `[classes, N, H, W]` (e.g. SmoothGrad of rectified saliency summed over
@@ -170,7 +172,7 @@ public struct TriggerVerification: Codable, Sendable {
                                     stamped: stamped)
                 if e > Effect(flipRate: chosen.flipRate, probability: chosen.probability, margin: chosen.marginRatio * cleanMargin) {
                     chosen = ClassResult(label: cl, windowScore: best, flipRate: e.flipRate, probability: e.probability, x: bx, y: by, size: k,
-                                         marginRatio: e.margin / cleanMargin)
+                                         marginRatio: e.margin / cleanMargin, patch: sp.values)
                 }
             }
             results.append(chosen)
@@ -185,7 +187,7 @@ public struct TriggerVerification: Codable, Sendable {
             let e = effect(model, images: images, predictions: predictions, label: cl, patch: patch, stamped: stamped)
             if e > Effect(flipRate: results[cl].flipRate, probability: results[cl].probability, margin: results[cl].marginRatio * cleanMargin) {
                 results[cl].flipRate = e.flipRate; results[cl].probability = e.probability; results[cl].marginRatio = e.margin / cleanMargin
-                results[cl].x = patch.x; results[cl].y = patch.y; results[cl].size = patch.size
+                results[cl].x = patch.x; results[cl].y = patch.y; results[cl].size = patch.size; results[cl].patch = patch.values
             }
         }
         // Probe: every class's response to a uniform or checkerboard square at a grid of places, for every window

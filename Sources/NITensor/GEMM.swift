@@ -39,8 +39,14 @@ public enum GEMM {
         }
         return cpuHasAVX512 ? .avx512 : .portable
     }
-    static let kc = 256
+    /// Depth blocks are at most `kc` deep; a longer reduction is cut into equal blocks (K = 288 runs as one block,
+    /// 576 as two of 288), so no short remainder block pays a full packing and C update for little work.
+    static let kc = 320
     static let mc = 120
+    @inline(__always) static func depthBlock(_ k: Int) -> Int {
+        let blocks = (k + kc - 1) / kc
+        return (k + blocks - 1) / blocks
+    }
     static let nc = 2048
 
     /// Per-thread packing buffers, reused across calls.
@@ -150,8 +156,9 @@ public enum GEMM {
         while j0 < cols.upperBound {
             let ncur = Swift.min(nc, cols.upperBound - j0)
             var p0 = 0
+            let kb = depthBlock(k)
             while p0 < k {
-                let kcur = Swift.min(kc, k - p0)
+                let kcur = Swift.min(kb, k - p0)
                 packer.pack(p0: p0, kc: kcur, j0: j0, nc: ncur, into: ws.packB)
                 var i0 = rows.lowerBound
                 while i0 < rows.upperBound {
@@ -177,7 +184,22 @@ public enum GEMM {
         var i = 0
         while i < mc {
             let rowsHere = Swift.min(mr, mc - i)
-            if !transA {
+            if !transA && rowsHere == mr {
+                // Six row streams read in step, the panel written contiguously.
+                let s0 = a + (i0 + i) * lda + p0, s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda
+                if alpha == 1 {
+                    for p in 0..<kc {
+                        let row = d + p * mr
+                        row[0] = s0[p]; row[1] = s1[p]; row[2] = s2[p]; row[3] = s3[p]; row[4] = s4[p]; row[5] = s5[p]
+                    }
+                } else {
+                    for p in 0..<kc {
+                        let row = d + p * mr
+                        row[0] = alpha * s0[p]; row[1] = alpha * s1[p]; row[2] = alpha * s2[p]
+                        row[3] = alpha * s3[p]; row[4] = alpha * s4[p]; row[5] = alpha * s5[p]
+                    }
+                }
+            } else if !transA {
                 for r in 0..<mr {
                     if r < rowsHere {
                         let src = a + (i0 + i + r) * lda + p0
@@ -208,7 +230,17 @@ public enum GEMM {
             let colsHere = Swift.min(nr, nc - j)
             if !transB {
                 if colsHere == nr {
-                    for p in 0..<kc { (d + p * nr).update(from: b + (p0 + p) * ldb + j0 + j, count: nr) }
+                    // Whole panels: vector copies (a memmove call per 64-byte row cost a fifth of the GEMM).
+                    var src = UnsafeRawPointer(b + p0 * ldb + j0 + j)
+                    var dst = UnsafeMutableRawPointer(d)
+                    let step = ldb * 4
+                    for _ in 0..<kc {
+                        for q in stride(from: 0, to: nr * 4, by: 32) {
+                            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: q, as: Vec.self), toByteOffset: q, as: Vec.self)
+                        }
+                        src += step
+                        dst += nr * 4
+                    }
                 } else {
                     for p in 0..<kc {
                         let src = b + (p0 + p) * ldb + j0 + j

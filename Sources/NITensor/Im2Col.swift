@@ -222,6 +222,10 @@ public struct ShiftedRowsPacker: PanelPacker {
                         o.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), toByteOffset: 32, as: SIMD8<Float>.self)
                         o.storeBytes(of: s.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), toByteOffset: 64, as: SIMD8<Float>.self)
                         o.storeBytes(of: s.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), toByteOffset: 96, as: SIMD8<Float>.self)
+                    } else if nr == 16 {
+                        let s = UnsafeRawPointer(src), o = UnsafeMutableRawPointer(row)
+                        o.storeBytes(of: s.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), toByteOffset: 32, as: SIMD8<Float>.self)
                     } else {
                         for t in 0..<nr { row[t] = src[t] }
                     }

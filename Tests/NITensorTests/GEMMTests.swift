@@ -30,9 +30,39 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The streaming dot-product GEMM of the weight gradients (`DotGEMM`) against its plain reference, for both
+    /// tile kernels, with row and column counts that leave partial tiles and B rows that overlap (shifted views).
+    func testDotGEMMMatchesReference() {
+        let saved = GEMM.kernel
+        defer { GEMM.kernel = saved }
+        for kernel in GEMM.cpuHasAVX512 ? [GEMM.Kernel.avx512, .portable] : [.portable] {
+            GEMM.kernel = kernel
+            for (m, n, columns) in [(1, 16, 1), (5, 32, 7), (12, 64, 9), (13, 48, 29), (32, 160, 288)] {
+                var rng = SeededGenerator(seed: UInt64(m * 131 + n * 7 + columns))
+                let rows = (m + DotGEMM.rowMultiple - 1) / DotGEMM.rowMultiple * DotGEMM.rowMultiple
+                let a = Tensor(shape: [rows, n]), b = Tensor(shape: [3 * n + 16 + n])
+                for i in 0..<(m * n) { a[i] = rng.nextNormal() }
+                for i in 0..<(3 * n + 16) { b[i] = rng.nextNormal() }
+                let zeroOffset = 3 * n + 16
+                let offsets = (0..<columns).map { j in (j * 5) % (2 * n + 16) }
+                let c1 = Tensor(shape: [m, columns]), c2 = Tensor(shape: [m, columns])
+                for i in 0..<c1.count { c1[i] = rng.nextNormal(); c2[i] = c1[i] }
+                offsets.withUnsafeBufferPointer { o in
+                    DotGEMM.accumulate(m: m, n: n, a: a.data, lda: n, b: b.data, bOffsets: o.baseAddress!, columns: columns,
+                                       zeroOffset: zeroOffset, c: c1.data, ldc: columns)
+                    DotGEMM.reference(m: m, n: n, a: a.data, lda: n, b: b.data, bOffsets: o.baseAddress!, columns: columns,
+                                      c: c2.data, ldc: columns)
+                }
+                var worst: Float = 0
+                for i in 0..<c1.count { worst = max(worst, abs(c1[i] - c2[i]) / max(1, abs(c2[i]))) }
+                XCTAssertLessThan(worst, 1e-4, "DotGEMM \(kernel) \(m)x\(columns), n \(n)")
+            }
+        }
+    }
+
     func checkShapes() {
         let shapes = [(1, 1, 1), (5, 7, 3), (6, 32, 8), (13, 45, 300), (64, 64, 64), (33, 100, 513), (130, 17, 260),
-                      (16, 784, 25), (7, 2100, 9)]
+                      (16, 784, 25), (7, 2100, 9), (12, 40, 641), (6, 16, 576)]
         for (m, n, k) in shapes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 run(m, n, k, transA: ta, transB: tb, alpha: 1, beta: 0, threads: 1)
