@@ -74,6 +74,17 @@ public struct NeuronInspect {
             return p
         }
 
+        /// The preset for a model whose inputs were normalised per channel (`x = (raw - mean) / std`; empty
+        /// arrays: not normalised): SmoothGrad's noise and the verification's black and white patches are
+        /// then expressed in the model's input units.
+        public func normalised(mean: [Float], std: [Float]) -> Preset {
+            var p = self
+            if var s = p.explainer as? SmoothGrad { s.channelStd = std; p.explainer = s }
+            p.verification?.mean = mean
+            p.verification?.std = std
+            return p
+        }
+
         public static func named(_ name: String, channels: Int) throws -> Preset {
             switch name {
             case "verified": return verified(channels: channels)

@@ -71,6 +71,18 @@ public struct TriggerVerification: Codable, Sendable {
     /// Images the probe's grid is screened on (the first ones); the best square per class is then measured on
     /// all images.
     public var probeImages = 16
+    /// Per-channel mean and standard deviation the model's inputs were normalised with (`x = (raw - mean) / std`,
+    /// raw pixels in [0, 1]; empty: not normalised). Patches are chosen in raw pixel values (0 or 1, black or
+    /// white) and stamped normalised, so a model that expects ImageNet-normalised inputs sees real black and
+    /// white squares.
+    public var mean: [Float] = []
+    public var std: [Float] = []
+
+    /// A raw pixel value `v` of channel `ch` as the model sees it.
+    @inline(__always) func normalised(_ v: Float, channel ch: Int) -> Float {
+        let m = ch < mean.count ? mean[ch] : 0, s = ch < std.count ? std[ch] : 1
+        return (v - m) / s
+    }
 
     /// A probe square's pattern: all ones, all zeros, or a 1-pixel checkerboard whose ones sit where the image
     /// coordinates' sum `x + y` is even (`checkerboard`) or odd (`checkerboardInverse`).
@@ -339,7 +351,7 @@ public struct TriggerVerification: Codable, Sendable {
     /// One first-order step of the trigger search for class `cl`: stamp `patch` on the images not predicted
     /// as `cl`, take the gradient g of the cross-entropy towards `cl` there, and score every pixel by the
     /// linear gain of stamping it, Σ_i max over v ∈ {0, 1} of −g_i·(v − x_i) (summed over channels, x the clean
-    /// image). The new window is the size-k square with the largest gain within `searchRadius` of the old one,
+    /// image, v normalised as the model's inputs are). The new window is the size-k square with the largest gain within `searchRadius` of the old one,
     /// its values the maximising v.
     func refine(_ model: Model, images: Tensor, predictions: [Int], label cl: Int, stamped: Tensor, patch: Patch) -> Patch {
         let c = images.shape[1], h = images.shape[2], w = images.shape[3], hw = h * w
@@ -363,10 +375,13 @@ public struct TriggerVerification: Codable, Sendable {
         var gainOne = [Double](repeating: 0, count: c * hw), gainZero = gainOne
         for (j, i) in others.enumerated() {
             let gi = g.data + j * c * hw, xi = images.data + i * c * hw
-            for q in 0..<(c * hw) {
-                let d = Double(-gi[q])
-                gainOne[q] += d * Double(1 - xi[q])
-                gainZero[q] += d * Double(-xi[q])
+            for ch in 0..<c {
+                let one = normalised(1, channel: ch), zero = normalised(0, channel: ch)
+                for q in (ch * hw)..<((ch + 1) * hw) {
+                    let d = Double(-gi[q])
+                    gainOne[q] += d * Double(one - xi[q])
+                    gainZero[q] += d * Double(zero - xi[q])
+                }
             }
         }
         var gain = [Double](repeating: 0, count: hw)
@@ -396,7 +411,7 @@ public struct TriggerVerification: Codable, Sendable {
             let dst = stamped.data + j * c * hw
             dst.update(from: images.data + i * c * hw, count: c * hw)
             for ch in 0..<c { for dy in 0..<k { for dx in 0..<k {
-                dst[ch * hw + (patch.y + dy) * w + patch.x + dx] = patch.values[(ch * k + dy) * k + dx]
+                dst[ch * hw + (patch.y + dy) * w + patch.x + dx] = normalised(patch.values[(ch * k + dy) * k + dx], channel: ch)
             } } }
         }
     }

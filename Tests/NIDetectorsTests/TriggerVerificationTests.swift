@@ -83,6 +83,36 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(probed[0].flipRate, 0); XCTAssertEqual(probed[1].flipRate, 0)
     }
 
+    /// A model that expects normalised inputs (`x = (raw - 0.5) / 0.25`): the halves model with its weights
+    /// folded (`w' = 0.25·w`, `b' = b + 0.5·Σw`), so it scores normalised images exactly as the original scores
+    /// raw ones. With `mean`/`std` set, the verification stamps raw white (normalised 2) and finds the trigger
+    /// as before; read as raw values, its "ones" would be raw 0.75, which scores class 2 only 10 (< 14.4) and
+    /// flips nothing.
+    func testPatchesAreStampedInTheModelsNormalisation() throws {
+        let m = try model()
+        let d = m.layers[1] as! Dense
+        for cl in 0..<3 {
+            var sum: Float = 0
+            for p in 0..<36 { sum += d.weight.value[cl * 36 + p]; d.weight.value[cl * 36 + p] *= 0.25 }
+            d.bias.value[cl] += 0.5 * sum
+        }
+        let x = images()
+        for i in 0..<x.count { x[i] = (x[i] - 0.5) / 0.25 }
+        XCTAssertEqual(argmaxRows(m.forward(x, mode: .inference)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+        let signed = Saliency(reduction: .sum).attributeAllClasses(m, inputs: x)
+        var aware = TriggerVerification(windows: [2]); aware.mean = [0.5]; aware.std = [0.25]
+        let found = aware.run(m, images: x, signed: signed)
+        XCTAssertEqual(found[2].flipRate, 1.0)
+        XCTAssertEqual(found[2].x, 0); XCTAssertEqual(found[2].y, 0)
+        XCTAssertEqual(found[2].patch, [1, 1, 1, 1], "patches are reported in raw pixel values")
+        let naive = TriggerVerification(windows: [2]).run(m, images: x, signed: signed)
+        XCTAssertEqual(naive[2].flipRate, 0)
+        // The preset carries the normalisation into SmoothGrad's noise and the verification.
+        let p = NeuronInspect.Preset.standard(channels: 1).normalised(mean: [0.5], std: [0.25])
+        XCTAssertEqual(p.verification?.std, [0.25])
+        XCTAssertEqual((p.explainer as? SmoothGrad)?.channelStd, [0.25])
+    }
+
     /// The margin ratio by hand: clean margins are 2.4 (class-0 images: 14.4 against class 2's 12) and 12.6
     /// (class-1 images), median of the ten (2.4 + 12.6) / 2 = 7.5. With the top-left 2x2 stamped to ones, class 2
     /// scores 20 against 15.2 (class-0 images) and 14.4 (class-1 images): margins 4.8 and 5.6, median 5.2.

@@ -45,18 +45,6 @@ struct CleanseCommand: ParsableCommand {
         return values
     }
 
-    /// The `--mean` / `--std` values `ScanInputs` applied to the images (already validated there).
-    func normalisation(channels: Int) -> (mean: [Float], std: [Float]) {
-        func parse(_ s: String?) -> [Float] {
-            guard let s else { return [] }
-            let v = s.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-            return v.count == 1 ? Array(repeating: v[0], count: channels) : v
-        }
-        if inputs.mean == nil && inputs.std == nil { return ([], []) }
-        let m = parse(inputs.mean), s = parse(inputs.std)
-        return (m.isEmpty ? Array(repeating: 0, count: channels) : m, s.isEmpty ? Array(repeating: 1, count: channels) : s)
-    }
-
     var workDirectory: URL {
         if let w = workDir { return URL(fileURLWithPath: w) }
         if let j = json { return URL(fileURLWithPath: j + ".work") }
@@ -70,7 +58,7 @@ struct CleanseCommand: ParsableCommand {
         options.steps = steps
         options.miniBatchesPerStep = miniBatches
         options.seed = seed
-        (options.mean, options.std) = normalisation(channels: loaded.model.inputShape[0])
+        (options.mean, options.std) = (loaded.mean, loaded.std)
         let detector = NeuralCleanse(options: options)
         let work = workDirectory
         let quiet = self.quiet

@@ -18,7 +18,8 @@ struct ScanCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try inputs.load()
-        let detector = NeuronInspect(preset: try .named(preset, channels: loaded.model.inputShape[0]))
+        let detector = NeuronInspect(preset: try NeuronInspect.Preset.named(preset, channels: loaded.model.inputShape[0])
+            .normalised(mean: loaded.mean, std: loaded.std))
         let (report, heatmaps) = try detector.inspect(loaded.model, images: loaded.images, modelName: loaded.name, notes: loaded.notes)
         print(TerminalReport.render(report), terminator: "")
         if let j = json { try JSONReport.write(report, to: URL(fileURLWithPath: j)) }

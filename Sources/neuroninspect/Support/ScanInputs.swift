@@ -20,6 +20,9 @@ struct ScanInputs: ParsableArguments {
         var images: Tensor
         var notes: [String]
         var name: String
+        /// The per-channel `--mean` / `--std` applied to the images (both empty when none was given).
+        var mean: [Float] = []
+        var std: [Float] = []
     }
 
     func load() throws -> Loaded {
@@ -41,11 +44,12 @@ struct ScanInputs: ParsableArguments {
         }
         if folder.count < count { notes.append("asked for \(count) images, the folder holds \(folder.count): all are used") }
         if folder.count < 2 { throw ValidationError("\(images): at least 2 images are needed, found \(folder.count)") }
-        try normalise(x, channels: shape[0])
-        return Loaded(model: m, images: x, notes: notes, name: URL(fileURLWithPath: model).lastPathComponent)
+        let (mu, sd) = try normalise(x, channels: shape[0])
+        return Loaded(model: m, images: x, notes: notes, name: URL(fileURLWithPath: model).lastPathComponent, mean: mu, std: sd)
     }
 
-    func normalise(_ x: Tensor, channels: Int) throws {
+    /// Applies `--mean` / `--std` to `x` and returns the per-channel values (empty when neither was given).
+    func normalise(_ x: Tensor, channels: Int) throws -> (mean: [Float], std: [Float]) {
         func parse(_ s: String?, _ what: String, _ def: Float) throws -> [Float] {
             guard let s else { return Array(repeating: def, count: channels) }
             let v = s.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -56,11 +60,12 @@ struct ScanInputs: ParsableArguments {
         }
         let mu = try parse(mean, "mean", 0), sd = try parse(std, "std", 1)
         guard sd.allSatisfy({ $0 > 0 }) else { throw ValidationError("--std values must be positive") }
-        if mean == nil && std == nil { return }
+        if mean == nil && std == nil { return ([], []) }
         let hw = x.shape[2] * x.shape[3]
         for i in 0..<x.shape[0] { for c in 0..<channels {
             let p = x.data + (i * channels + c) * hw
             for j in 0..<hw { p[j] = (p[j] - mu[c]) / sd[c] }
         } }
+        return (mu, sd)
     }
 }
