@@ -50,6 +50,18 @@ public struct DetectionReport: Codable, Sendable {
         }
     }
 
+    /// A candidate trigger: the square patch a detector found for a label, at `(x, y)` (pixels, top left),
+    /// `size` x `size`, one value per channel and pixel (`[C, size, size]`), in raw pixel units [0, 1]. The
+    /// `default` preset reports one per class (its best patch, the one the flip rate and margin measure).
+    public struct CandidateTrigger: Codable, Sendable, Equatable {
+        public var label: Int
+        public var x: Int, y: Int, size: Int, channels: Int
+        public var values: [Float]
+        public init(label: Int, x: Int, y: Int, size: Int, channels: Int, values: [Float]) {
+            self.label = label; self.x = x; self.y = y; self.size = size; self.channels = channels; self.values = values
+        }
+    }
+
     public var model: String
     /// `neuroninspect` or `neural-cleanse`.
     public var detector: String
@@ -70,6 +82,8 @@ public struct DetectionReport: Codable, Sendable {
     public var notes: [String]
     /// Every option in force, as text, so a run can be reproduced.
     public var settings: [String: String]
+    /// The candidate trigger of each label, when the detector localises one (absent otherwise).
+    public var triggers: [CandidateTrigger]?
 
     public init(model: String, detector: String, preset: String, classes: Int, images: Int, flagged: [Int],
                 anomalyIndex: Double, threshold: Double, perClass: [ClassEntry], seconds: Double, notes: [String] = [],

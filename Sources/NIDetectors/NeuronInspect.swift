@@ -116,8 +116,10 @@ public struct NeuronInspect {
         var extra: [[String: Double]] = Array(repeating: [:], count: features.count)
         var scores = features.map(\.combined)
         var threshold = preset.features.mad.threshold
+        var triggers: [DetectionReport.CandidateTrigger]?
         if let v = preset.verification {
             let results = v.run(model, images: images, signed: heatmaps)
+            triggers = results.map { .init(label: $0.label, x: $0.x, y: $0.y, size: $0.size, channels: images.shape[1], values: $0.patch) }
             scores = results.map(\.flipRate)
             extra = results.map { ["windowScore": $0.windowScore, "flipRate": $0.flipRate, "probability": $0.probability, "marginRatio": $0.marginRatio,
                                    "windowX": Double($0.x), "windowY": Double($0.y), "windowSize": Double($0.size)] }
@@ -142,10 +144,11 @@ public struct NeuronInspect {
         if let v = preset.verification, let data = try? JSONEncoder.sortedKeys.encode(v), let s = String(data: data, encoding: .utf8) {
             settings["verification"] = s
         }
-        let report = DetectionReport(model: modelName, detector: "neuroninspect", preset: preset.name,
+        var report = DetectionReport(model: modelName, detector: "neuroninspect", preset: preset.name,
                                      classes: model.classCount, images: images.shape[0], flagged: outcome.flagged,
                                      anomalyIndex: outcome.maxIndex, threshold: threshold,
                                      perClass: perClass, seconds: seconds, notes: notes, settings: settings)
+        report.triggers = triggers
         return (report, heatmaps)
     }
 }

@@ -169,5 +169,27 @@ extension ReportVisuals {
         sample.data.update(from: images.data, count: k * per)
         return ReportVisuals(meanMaps: means, exampleMaps: ex, exampleImages: sample, height: h.height, width: h.width)
     }
+
+    /// As `from(_:images:)`, plus each label's candidate trigger (`report.triggers`) stamped on the first clean
+    /// image: what the model is shown when the detector measures that label's flip rate.
+    public static func from(_ h: HeatmapSet, images: Tensor, report: DetectionReport, examples: Int = 6) -> ReportVisuals {
+        var v = from(h, images: images, examples: examples)
+        guard let triggers = report.triggers, !triggers.isEmpty, images.shape.count == 4, images.shape[0] > 0 else { return v }
+        let c = images.shape[1], hh = images.shape[2], w = images.shape[3]
+        var pictures: [Tensor] = []
+        for t in triggers {
+            let pic = Tensor(shape: [c, hh, w])
+            pic.data.update(from: images.data, count: c * hh * w)
+            if t.channels == c && t.values.count == c * t.size * t.size && t.x >= 0 && t.y >= 0 && t.x + t.size <= w && t.y + t.size <= hh {
+                for ch in 0..<c { for dy in 0..<t.size { for dx in 0..<t.size {
+                    pic.data[(ch * hh + t.y + dy) * w + t.x + dx] = t.values[(ch * t.size + dy) * t.size + dx]
+                } } }
+            }
+            pictures.append(pic)
+        }
+        v.extraPictures.append((title: "Candidate trigger per class, stamped on the first clean image", perClass: pictures))
+        v.extraPictureLabels = triggers.map(\.label)
+        return v
+    }
 }
 

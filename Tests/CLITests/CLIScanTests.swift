@@ -24,6 +24,8 @@ final class CLIScanTests: XCTestCase {
         XCTAssertTrue(page.contains("data:image/png;base64,"))
         XCTAssertTrue(page.contains("<svg"))
         XCTAssertFalse(page.contains("http://") && page.contains("<script src"), "the page must work offline")
+        XCTAssertTrue(page.contains("Candidate trigger per class"), "the default preset's patches are shown")
+        XCTAssertTrue(r.stdout.contains("label 5: candidate trigger"), r.stdout)
         XCTAssertEqual(listing(html), ["index.html"])
     }
 
@@ -45,6 +47,16 @@ final class CLIScanTests: XCTestCase {
         for key in ["label", "sparseness", "smoothness", "persistence", "combined", "anomalyIndex"] {
             XCTAssertNotNil(per[0][key], "perClass lacks \(key)")
         }
+        // One candidate trigger per label; the flagged label's lies on the bundled model's real trigger
+        // (square:4@bottom-right: x and y 23-26 on 28x28) -- the detector never sees that spec.
+        let triggers = try XCTUnwrap(obj["triggers"] as? [[String: Any]])
+        XCTAssertEqual(triggers.count, 10)
+        let flagged = try XCTUnwrap(obj["flagged"] as? [Int])
+        XCTAssertEqual(flagged, [5])
+        let t5 = try XCTUnwrap(triggers.first { $0["label"] as? Int == 5 })
+        let x = t5["x"] as! Int, y = t5["y"] as! Int, size = t5["size"] as! Int
+        XCTAssertEqual((t5["values"] as! [Double]).count, size * size)
+        XCTAssertTrue(x < 27 && x + size > 23 && y < 27 && y + size > 23, "trigger at (\(x), \(y)) size \(size)")
     }
 
     /// `--fail-on-detection` turns a flagged label into exit status 3. The smoothgrad preset flags label 5

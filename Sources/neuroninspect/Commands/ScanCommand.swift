@@ -24,7 +24,7 @@ struct ScanCommand: ParsableCommand {
         print(TerminalReport.render(report), terminator: "")
         if let j = json { try JSONReport.write(report, to: URL(fileURLWithPath: j)) }
         if let h = html {
-            try HTMLReport.write(report, visuals: ReportVisuals.from(heatmaps, images: loaded.images), to: URL(fileURLWithPath: h))
+            try HTMLReport.write(report, visuals: ReportVisuals.from(heatmaps, images: loaded.images, report: report), to: URL(fileURLWithPath: h))
             print("HTML report: \(h)/index.html")
         }
         if failOnDetection && !report.flagged.isEmpty { throw ExitCode(3) }
