@@ -123,6 +123,19 @@ public struct TriggerVerification: Codable, Sendable {
         public var marginRatio: Double = 0
         /// The best patch's values `[C, size, size]` (stamped at `x`, `y`): the candidate trigger.
         public var patch: [Float] = []
+        /// The best flip rate and margin ratio reached with each window size tried.
+        public var bySize: [Int: SizeBest] = [:]
+        /// How singly the best patch raises this class and no other: on each stamped image, the class's logit
+        /// change minus the median change of the other classes, in units of the others' spread (1.4826 MAD),
+        /// median over the images. A backdoor is trained to raise one label; an adversarial patch, or a strong
+        /// feature at a place the network never learned (a checkerboard on a checkerboard-trojaned net),
+        /// moves many logits at once and its label only tops a broad shift (docs/DETECTION.md).
+        public var specificity: Double = 0
+    }
+
+    /// A class's best patch of one window size.
+    public struct SizeBest: Sendable, Equatable {
+        public var flipRate: Double, marginRatio: Double
     }
 
     /// `signed` holds signed heatmaps `[classes, N, H, W]` (e.g. SmoothGrad of rectified saliency summed over
@@ -149,6 +162,7 @@ public struct TriggerVerification: Codable, Sendable {
             median[p] = classes % 2 == 1 ? column[classes / 2] : (column[classes / 2 - 1] + column[classes / 2]) / 2
         }
         let cleanLogits = model.forward(images, mode: .inference)
+        let cleanRows = Array(UnsafeBufferPointer(start: cleanLogits.data, count: cleanLogits.count))
         let predictions = argmaxRows(cleanLogits)
         let cleanMargin = Swift.max(1e-6, Self.median((0..<n).map { Self.margin(cleanLogits.data + $0 * cleanLogits.shape[1], classes: cleanLogits.shape[1], label: nil) }))
         let stamped = Tensor(shape: [0])
@@ -182,9 +196,12 @@ public struct TriggerVerification: Codable, Sendable {
                 let e = effect(model, images: images, predictions: predictions, label: cl,
                                     patch: sp,
                                     stamped: stamped)
+                chosen.bySize[k] = SizeBest(flipRate: e.flipRate, marginRatio: e.margin / cleanMargin)
                 if e > Effect(flipRate: chosen.flipRate, probability: chosen.probability, margin: chosen.marginRatio * cleanMargin) {
+                    let sizes = chosen.bySize
                     chosen = ClassResult(label: cl, windowScore: best, flipRate: e.flipRate, probability: e.probability, x: bx, y: by, size: k,
                                          marginRatio: e.margin / cleanMargin, patch: sp.values)
+                    chosen.bySize = sizes
                 }
             }
             results.append(chosen)
@@ -197,6 +214,10 @@ public struct TriggerVerification: Codable, Sendable {
         // picks the classes that get the full search.
         func update(_ cl: Int, _ patch: Patch) {
             let e = effect(model, images: images, predictions: predictions, label: cl, patch: patch, stamped: stamped)
+            let m = e.margin / cleanMargin
+            if let b = results[cl].bySize[patch.size], (b.flipRate, b.marginRatio) >= (e.flipRate, m) {} else {
+                results[cl].bySize[patch.size] = SizeBest(flipRate: e.flipRate, marginRatio: m)
+            }
             if e > Effect(flipRate: results[cl].flipRate, probability: results[cl].probability, margin: results[cl].marginRatio * cleanMargin) {
                 results[cl].flipRate = e.flipRate; results[cl].probability = e.probability; results[cl].marginRatio = e.margin / cleanMargin
                 results[cl].x = patch.x; results[cl].y = patch.y; results[cl].size = patch.size; results[cl].patch = patch.values
@@ -280,7 +301,34 @@ public struct TriggerVerification: Codable, Sendable {
                 }
             }
         }
+        // Specificity of each class's best patch (see `ClassResult.specificity`).
+        for cl in 0..<classes where results[cl].size > 0 {
+            let patch = Patch(x: results[cl].x, y: results[cl].y, size: results[cl].size, values: results[cl].patch)
+            results[cl].specificity = specificity(model, images: images, clean: cleanRows, predictions: predictions,
+                                                  label: cl, patch: patch, stamped: stamped)
+        }
         return results
+    }
+
+    /// Median over the images not predicted as `label` of how singly the patch raises `label`: with
+    /// Δ = stamped logits − clean logits, `(Δ[label] − median of the other Δ) / (1.4826 · MAD of the other Δ)`.
+    func specificity(_ model: Model, images: Tensor, clean: [Float], predictions: [Int], label cl: Int, patch: Patch,
+                     stamped: Tensor) -> Double {
+        let others = (0..<images.shape[0]).filter { predictions[$0] != cl }
+        if others.isEmpty { return 0 }
+        stamp(images, others: others, patch: patch, into: stamped)
+        let logits = model.forward(stamped, mode: .inference)
+        let classes = logits.shape[1]
+        var rest = [Double](repeating: 0, count: classes - 1), scores: [Double] = []
+        for (j, i) in others.enumerated() {
+            let row = logits.data + j * classes, base = i * classes
+            var t = 0
+            for q in 0..<classes where q != cl { rest[t] = Double(row[q] - clean[base + q]); t += 1 }
+            let med = Self.median(rest)
+            let mad = 1.4826 * Self.median(rest.map { abs($0 - med) })
+            scores.append((Double(row[cl] - clean[base + cl]) - med) / Swift.max(mad, 1e-6))
+        }
+        return Self.median(scores)
     }
 
     /// Step 5's outlier test: each label's anomaly index is the larger of its index among the flip rates

@@ -123,6 +123,17 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(r[2].marginRatio, 5.2 / 7.5, accuracy: 1e-5)
     }
 
+    /// Specificity by hand. Stamping the top-left 2x2 with ones changes, on a class-0 image (left half 0.8):
+    /// class 2 by 20 - 12 = 8, class 0 by 4 x 0.2 = 0.8, class 1 by 0; on a class-1 image (left half 0.1): class 2
+    /// by 20 + 16 = 36, class 0 by 3.6, class 1 by 0. The others' median and MAD are 0.4 and 0.4 (1.8 and 1.8), so
+    /// both kinds of image give (8 - 0.4) / (1.4826 x 0.4) = (36 - 1.8) / (1.4826 x 1.8) = 19 / 1.4826.
+    func testSpecificityByHand() throws {
+        let r = TriggerVerification(windows: [2]).run(try model(), images: images(),
+                                                       signed: Saliency(reduction: .sum).attributeAllClasses(try model(), inputs: images()))
+        XCTAssertEqual(r[2].x, 0); XCTAssertEqual(r[2].y, 0); XCTAssertEqual(r[2].patch, [1, 1, 1, 1])
+        XCTAssertEqual(r[2].specificity, 19 / 1.4826, accuracy: 1e-3)
+    }
+
     /// The screening of MAD-flagged labels: the flip-rate floor, the margin floor, then the share of the
     /// strongest label's margin; every dropped label gets a note naming it and the rule.
     func testScreeningDropsWeakAndAdversarialLabels() {
