@@ -47,9 +47,16 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(r[0].flipRate, 0); XCTAssertEqual(r[1].flipRate, 0)
     }
 
+    /// The hand model's trigger wins by 5.2 / 7.5 = 0.69 clean margins (see the margin test): under the default
+    /// floor of 1, so it is reported but not flagged; with a floor of 0.5 it is flagged.
     func testDetectorFlagsOnlyTheBackdoorClass() throws {
-        let preset = NeuronInspect.Preset(name: "test", explainer: Saliency(reduction: .sum), features: FeatureOptions(),
-                                          verification: TriggerVerification(windows: [2]))
+        var v = TriggerVerification(windows: [2])
+        var preset = NeuronInspect.Preset(name: "test", explainer: Saliency(reduction: .sum), features: FeatureOptions(), verification: v)
+        let strict = try NeuronInspect(preset: preset).inspect(try model(), images: images(), modelName: "hand").report
+        XCTAssertEqual(strict.flagged, [], strict.verdict)
+        XCTAssertTrue(strict.notes.contains { $0.hasPrefix("label 2:") && $0.contains("floor of 1.00") }, "\(strict.notes)")
+        v.minimumMarginRatio = 0.5
+        preset.verification = v
         let report = try NeuronInspect(preset: preset).inspect(try model(), images: images(), modelName: "hand").report
         XCTAssertEqual(report.flagged, [2], report.verdict)
         // Flip rates (1, 0, 0 order by label 2, 0, 1): median 0, MAD floored at 0.05 -> index 1 / (0.05) = 20.
@@ -134,27 +141,41 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(r[2].specificity, 19 / 1.4826, accuracy: 1e-3)
     }
 
-    /// The screening of MAD-flagged labels: the flip-rate floor, the margin floor, then the share of the
-    /// strongest label's margin; every dropped label gets a note naming it and the rule.
+    /// The screening of MAD-flagged labels: the flip-rate floor, the margin floor (per window size), the
+    /// specificity floor, then the share of the strongest label's margin; every dropped label gets a note naming
+    /// it and the rule.
     func testScreeningDropsWeakAndAdversarialLabels() {
         var v = TriggerVerification()
         v.minimumMarginRatio = 0.3
-        func r(_ l: Int, _ flip: Double, _ margin: Double) -> TriggerVerification.ClassResult {
-            var c = TriggerVerification.ClassResult(label: l, windowScore: 0, flipRate: flip, x: 0, y: 0, size: 3)
+        func r(_ l: Int, _ flip: Double, _ margin: Double, specificity: Double = 6, size: Int = 3) -> TriggerVerification.ClassResult {
+            var c = TriggerVerification.ClassResult(label: l, windowScore: 0, flipRate: flip, x: 0, y: 0, size: size)
             c.marginRatio = margin
+            c.specificity = specificity
             return c
         }
         // 1: a backdoor (100%, 2.0 margins); 2: an adversarial patch (85%, 0.6 < 0.5 x 2.0);
-        // 3: below the flip floor; 4: below the margin floor; 5: a second real target (95%, 1.2 >= 1.0).
-        let results = [r(0, 0.1, -1), r(1, 1.0, 2.0), r(2, 0.85, 0.6), r(3, 0.5, 0.4), r(4, 0.8, 0.2), r(5, 0.95, 1.2)]
-        let s = v.screen([1, 2, 3, 4, 5], results: results, indices: [0, 9, 8, 4, 7, 8.5])
+        // 3: below the flip floor; 4: below the margin floor; 5: a second real target (95%, 1.2 >= 1.0);
+        // 6: a strong patch that raises other labels too (specificity 3 < 4.5); 7: a 15x15 patch with
+        // 0.4 margins, under that size's floor 0.3 x 15 / 10 = 0.45.
+        let results = [r(0, 0.1, -1), r(1, 1.0, 2.0), r(2, 0.85, 0.6), r(3, 0.5, 0.4), r(4, 0.8, 0.2), r(5, 0.95, 1.2),
+                       r(6, 1.0, 1.9, specificity: 3), r(7, 0.9, 0.4, size: 15)]
+        let indices: [Double] = [0, 9, 8, 4, 7, 8.5, 9, 6]
+        let s = v.screen([1, 2, 3, 4, 5, 6, 7], results: results, indices: indices)
         XCTAssertEqual(s.flagged, [1, 5])
-        XCTAssertEqual(s.notes.count, 3)
+        XCTAssertEqual(s.notes.count, 5)
         XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 2:") && $0.contains("adversarial patch") }, "\(s.notes)")
         XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 3:") && $0.contains("65% floor") }, "\(s.notes)")
-        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 4:") && $0.contains("below 0.30") }, "\(s.notes)")
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 4:") && $0.contains("floor of 0.30") }, "\(s.notes)")
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 6:") && $0.contains("specificity 3.00") }, "\(s.notes)")
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 7:") && $0.contains("15x15") && $0.contains("floor of 0.45") }, "\(s.notes)")
         // One label alone is never compared with others.
-        XCTAssertEqual(v.screen([2], results: results, indices: [0, 9, 8, 4, 7, 8.5]).flagged, [2])
+        XCTAssertEqual(v.screen([2], results: results, indices: indices).flagged, [2])
+        // A label passes through any window size whose best patch clears both floors.
+        var big = r(8, 1.0, 0.4, size: 15)
+        big.bySize = [15: .init(flipRate: 1.0, marginRatio: 0.4), 5: .init(flipRate: 0.9, marginRatio: 0.35)]
+        XCTAssertEqual(v.screen([8], results: results + [big], indices: indices + [9]).flagged, [8])
+        XCTAssertEqual(v.marginFloor(size: 7), 0.3, accuracy: 1e-12)
+        XCTAssertEqual(v.marginFloor(size: 13), 0.39, accuracy: 1e-12)
     }
 
     /// The outlier test when patches saturate: 30 of 43 labels flip every image (margin ratio 3), the target
@@ -180,8 +201,8 @@ final class TriggerVerificationTests: XCTestCase {
     /// Large windows are fractions of the image side, merged with the fixed ones without duplicates.
     func testWindowSizesScaleWithTheImage() {
         var v = TriggerVerification(windows: [3, 5, 7])
-        XCTAssertEqual(v.windowSizes(height: 32, width: 32), [3, 5, 7, 10], "the default adds 0.3 of the side")
-        XCTAssertEqual(v.windowSizes(height: 28, width: 28), [3, 5, 7], "but not below 10 pixels")
+        XCTAssertEqual(v.windowSizes(height: 32, width: 32), [3, 5, 7, 10, 15], "the default adds 0.3 and 0.45 of the side")
+        XCTAssertEqual(v.windowSizes(height: 28, width: 28), [3, 5, 7, 13], "but not below 10 pixels")
         v.largeWindowMinimum = 1
         v.largeWindowFractions = []
         XCTAssertEqual(v.windowSizes(height: 32, width: 32), [3, 5, 7])
