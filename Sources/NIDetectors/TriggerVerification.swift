@@ -9,7 +9,7 @@ import NIExplainers
 /// 1. Localise: per class `c`, the mean share of heatmap mass at each pixel, minus the per-pixel median over
 ///    classes (what `c` looks at that other classes do not); for each window size, the square with the
 ///    largest sum, stamped with 1 where the class's mean signed gradient is positive and 0 elsewhere.
-/// 2. Probe the large windows (`largeWindowFractions` of the image side, 10x10 on 32x32), and the small ones on
+/// 2. Probe the large windows (`largeWindowFractions` of the image side: 10x10 and 15x15 on 32x32), and the small ones on
 ///    images too small for a large one (`probeSmallWindows`): all-ones, all-zeros and 1-pixel checkerboard
 ///    squares (`probePatterns`) at a grid of places, one stamped batch answering for every class. A 10-14 pixel
 ///    trigger's parts do not flip the model and saliency does not point at it, but a square covering it does.
@@ -403,6 +403,18 @@ public struct TriggerVerification: Codable, Sendable {
             }
         }
         return (kept, notes)
+    }
+
+    /// One label's distance from being flagged, on one scale: the smallest ratio of its statistics to their
+    /// thresholds (anomaly index to `mad.threshold`, flip rate to `minimumFlipRate`, margin ratio to the
+    /// window's `marginFloor`, specificity to `minimumSpecificity`). A label can be flagged only when this is at
+    /// least 1 (the share screening may still drop it beside a stronger one), so its largest value over the
+    /// labels is the model-level score a ROC curve sweeps: the flip rate alone saturates at 100% on benign
+    /// nets once 15x15 patches are probed.
+    public func evidence(anomalyIndex: Double, flipRate: Double, marginRatio: Double, specificity: Double, windowSize: Int) -> Double {
+        let ratios = [anomalyIndex / mad.threshold, flipRate / minimumFlipRate,
+                      marginRatio / marginFloor(size: windowSize), specificity / minimumSpecificity]
+        return ratios.map { $0.isFinite ? $0 : ($0 > 0 ? 1e9 : -1e9) }.min()!
     }
 
     /// The clean-margin floor for a `size` x `size` window: `minimumMarginRatio`, rising in proportion to the

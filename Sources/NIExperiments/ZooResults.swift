@@ -19,8 +19,9 @@ public struct ZooResult: Codable, Sendable, Equatable {
     public var attackSuccess: Double?
     public var flagged: [Int]
     public var anomalyIndex: Double
-    /// The model-level score the ROC uses: for NeuronInspect's verified presets the largest flip rate, for the
-    /// others the largest anomaly index.
+    /// The model-level score the ROC uses: for NeuronInspect's verified presets the largest
+    /// `TriggerVerification.evidence` over the labels (the largest flip rate for reports without the
+    /// verification's per-class statistics), for the others the largest anomaly index.
     public var score: Double
     /// Trojaned: the true target flagged and nothing else. Benign: nothing flagged.
     public var correct: Bool
@@ -32,13 +33,24 @@ public struct ZooResult: Codable, Sendable, Equatable {
         pattern = m.pattern; size = m.size; position = m.position; triggerCount = m.triggerCount; seed = m.seed
         self.cleanAccuracy = cleanAccuracy; self.attackSuccess = attackSuccess
         flagged = report.flagged; anomalyIndex = report.anomalyIndex.isFinite ? report.anomalyIndex : 1e9
-        if report.settings["verification"] != nil {
-            score = report.perClass.map(\.combined).max() ?? 0
+        if let v = report.settings["verification"] {
+            score = Self.verifiedScore(report, settings: v)
         } else {
             score = anomalyIndex
         }
         correct = m.trojaned ? report.flagged == [m.target!] : report.flagged.isEmpty
         seconds = report.seconds
+    }
+
+    static func verifiedScore(_ report: DetectionReport, settings: String) -> Double {
+        let flips = report.perClass.map(\.combined).max() ?? 0
+        guard let tv = try? JSONDecoder().decode(TriggerVerification.self, from: Data(settings.utf8)) else { return flips }
+        let scores = report.perClass.compactMap { c -> Double? in
+            guard let f = c.features["flipRate"], let m = c.features["marginRatio"], let s = c.features["specificity"],
+                  let w = c.features["windowSize"] else { return nil }
+            return tv.evidence(anomalyIndex: c.anomalyIndex, flipRate: f, marginRatio: m, specificity: s, windowSize: Int(w))
+        }
+        return scores.count == report.perClass.count ? (scores.max() ?? flips) : flips
     }
 
     public static let csvHeader = "model,detector,trojaned,trigger,target,pattern,size,position,triggers,seed,clean_accuracy,attack_success,flagged,anomaly_index,score,correct,seconds"

@@ -103,6 +103,25 @@ final class ZooTests: XCTestCase {
         XCTAssertEqual(ZooResult(model: troj1, detector: "d", cleanAccuracy: 1, attackSuccess: 1, report: report(flagged: [5], index: 9, combined: [0.1, 0.2, 0.3], verified: false)).score, 9)
     }
 
+    /// The verified presets' ROC score is the largest `TriggerVerification.evidence`: per label the smallest
+    /// ratio to the default thresholds (index 2, flips 0.65, margin floor 1.5 for 15x15 and 1 for 10x10,
+    /// specificity 4.5). By hand: label 0 min(4/2, 1/0.65, 3/1.5, 9/4.5) = 1/0.65; label 1 min(5, 1/0.65, 0.75/1.5,
+    /// 5.4/4.5) = 0.5; label 2 min(1/2, 0.7/0.65, 2/1, 4.5/4.5) = 0.5; the score 1/0.65.
+    func testVerifiedScoreIsTheLargestEvidenceOverLabels() throws {
+        let settings = String(decoding: try JSONEncoder().encode(TriggerVerification()), as: UTF8.self)
+        let stats: [(index: Double, flip: Double, margin: Double, spec: Double, window: Double)] =
+            [(4, 1, 3, 9, 15), (10, 1, 0.75, 5.4, 15), (1, 0.7, 2, 4.5, 10)]
+        let perClass = stats.enumerated().map { i, s in
+            DetectionReport.ClassEntry(label: i, features: ["flipRate": s.flip, "marginRatio": s.margin, "specificity": s.spec, "windowSize": s.window],
+                                        combined: s.flip, anomalyIndex: s.index, flagged: i == 0)
+        }
+        let r = DetectionReport(model: "m", detector: "neuroninspect", preset: "default", classes: 3, images: 10, flagged: [0],
+                                anomalyIndex: 10, threshold: 2, perClass: perClass, seconds: 1, settings: ["verification": settings])
+        let row = ZooResult(model: try plan().models()[0], detector: "d", cleanAccuracy: 1, attackSuccess: 1, report: r)
+        XCTAssertEqual(row.score, 1 / 0.65, accuracy: 1e-12)
+        XCTAssertEqual(TriggerVerification().evidence(anomalyIndex: 1, flipRate: 0.7, marginRatio: 2, specificity: 4.5, windowSize: 10), 0.5, accuracy: 1e-12)
+    }
+
     func testCollectReadsEveryShardFolderAndListsWhatIsMissing() throws {
         let p = try plan()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-\(UUID().uuidString)")

@@ -72,14 +72,21 @@ struct ZooCommand: ParsableCommand {
             for d in chosen {
                 let resultURL = ZooResult.url(in: dir, model: m.name, detector: d)
                 if fm.fileExists(atPath: resultURL.path) { continue }
-                printErr("[\(i + 1)/\(models.count)] \(d) on \(m.name)")
                 let report: DetectionReport
-                do { report = try detect(d, plan: p, model: onnx, images: clean, dir: dir) } catch {
-                    // One detector failing on one model must not stop a long zoo: report it, keep going, and
-                    // exit non-zero at the end (a rerun retries only what failed).
-                    printErr("    failed: \(error)")
-                    failures.append("\(m.name) / \(d): \(error)")
-                    continue
+                // A report kept from an earlier run (the row lost, or removed to be rescored) is reused.
+                let keptURL = resultURL.deletingPathExtension().appendingPathExtension("report.json")
+                if let data = try? Data(contentsOf: keptURL), let kept = try? JSONDecoder().decode(DetectionReport.self, from: data) {
+                    printErr("[\(i + 1)/\(models.count)] \(d) on \(m.name): row rebuilt from the kept \(keptURL.lastPathComponent)")
+                    report = kept
+                } else {
+                    printErr("[\(i + 1)/\(models.count)] \(d) on \(m.name)")
+                    do { report = try detect(d, plan: p, model: onnx, images: clean, dir: dir) } catch {
+                        // One detector failing on one model must not stop a long zoo: report it, keep going, and
+                        // exit non-zero at the end (a rerun retries only what failed).
+                        printErr("    failed: \(error)")
+                        failures.append("\(m.name) / \(d): \(error)")
+                        continue
+                    }
                 }
                 let row = ZooResult(model: m, detector: d, cleanAccuracy: acc, attackSuccess: asr, report: report)
                 try writeJSON(row, to: resultURL)
