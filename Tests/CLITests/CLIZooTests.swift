@@ -48,6 +48,12 @@ final class CLIZooTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertFalse(again.stderr.contains("training"), again.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: whole.appendingPathComponent("index.html").path))
+        // A row removed (to be rescored, or lost) is rebuilt from the kept report, without scanning again.
+        try FileManager.default.removeItem(at: whole.appendingPathComponent("results/benign-s1.neuroninspect-default.json"))
+        let rebuilt = try runCLI(["zoo", "--plan", plan.path, "--out", whole.path, "--data", data.path])
+        XCTAssertEqual(rebuilt.status, 0, rebuilt.stderr)
+        XCTAssertTrue(rebuilt.stderr.contains("row rebuilt from the kept benign-s1.neuroninspect-default.report.json"), rebuilt.stderr)
+        XCTAssertEqual(try table(whole), expected)
         // --models: only the matching model is trained and scanned.
         let one = tmp.appendingPathComponent("one")
         let o = try runCLI(["zoo", "--plan", plan.path, "--out", one.path, "--data", data.path, "--models", "check-*",
