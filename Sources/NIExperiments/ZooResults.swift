@@ -68,6 +68,11 @@ public struct ZooResult: Codable, Sendable, Equatable {
     public static func url(in dir: URL, model: String, detector: String) -> URL {
         dir.appendingPathComponent("results").appendingPathComponent("\(model).\(detector.replacingOccurrences(of: ":", with: "-")).json")
     }
+
+    /// The detector's whole report kept beside the row: `results/<model>.<detector>.report.json`.
+    public static func reportURL(in dir: URL, model: String, detector: String) -> URL {
+        url(in: dir, model: model, detector: detector).deletingPathExtension().appendingPathExtension("report.json")
+    }
 }
 
 /// Per detector over a zoo: detection rate, false-positive rate and ROC AUC (issue 6's goals).

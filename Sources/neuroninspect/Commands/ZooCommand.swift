@@ -74,7 +74,7 @@ struct ZooCommand: ParsableCommand {
                 if fm.fileExists(atPath: resultURL.path) { continue }
                 let report: DetectionReport
                 // A report kept from an earlier run (the row lost, or removed to be rescored) is reused.
-                let keptURL = resultURL.deletingPathExtension().appendingPathExtension("report.json")
+                let keptURL = ZooResult.reportURL(in: dir, model: m.name, detector: d)
                 if let data = try? Data(contentsOf: keptURL), let kept = try? JSONDecoder().decode(DetectionReport.self, from: data) {
                     printErr("[\(i + 1)/\(models.count)] \(d) on \(m.name): row rebuilt from the kept \(keptURL.lastPathComponent)")
                     report = kept
@@ -159,8 +159,7 @@ struct ZooCommand: ParsableCommand {
         }
         let report = try JSONDecoder().decode(DetectionReport.self, from: Data(contentsOf: tmp))
         // Keep the whole report (every label's scores) beside the row, for a closer look.
-        let full = ZooResult.url(in: dir, model: model.deletingPathExtension().lastPathComponent, detector: detector)
-            .deletingPathExtension().appendingPathExtension("report.json")
+        let full = ZooResult.reportURL(in: dir, model: model.deletingPathExtension().lastPathComponent, detector: detector)
         try? FileManager.default.removeItem(at: full)
         try? FileManager.default.moveItem(at: tmp, to: full)
         return report
