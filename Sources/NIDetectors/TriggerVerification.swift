@@ -23,13 +23,14 @@ import NIExplainers
 ///    `c` on the stamped images over the median top-1 margin of the clean ones). A backdoor target flips most
 ///    images and wins by 1-4 clean margins; a benign class's adversarial patch flips fewer and wins narrowly.
 /// 5. Test: the MAD outlier test (right tail) on the flip rates (MAD floored at 0.05 so that the many zero
-///    rates of a clean model keep indices finite) and on the margin ratios (floored at 0.5), a label's index
-///    the larger of its two (`test`): when a backdoor makes the model open to patches, many labels flip every
-///    image and only the margin still sets the target apart. A flagged label must also reach `minimumFlipRate` (65%,
-///    chosen on two MNIST zoos and checked on a third) with a window whose margin ratio reaches `marginFloor`
-///    (1 clean margin, more for windows over 10 pixels) and a patch `specificity` of `minimumSpecificity`, and
-///    when several pass, those whose margin ratio is under `secondaryMarginShare` of the strongest one's are
-///    dropped (`screen`; docs/DETECTION.md).
+///    rates of a clean model keep indices finite), on the margin ratios (floored at 0.5) and on the patch
+///    specificities (floored at 0.5), a label's index the largest of its three (`test`): when a backdoor makes
+///    the model open to patches, many labels flip every image and only the margin or the specificity still sets
+///    the target apart. A flagged label must also reach `minimumFlipRate` (65%, chosen on two MNIST zoos and
+///    checked on a third) with a window whose margin ratio reaches `effectiveMarginFloor` (1 clean margin, more
+///    for windows over 10 pixels, less for very specific patches) and a patch `specificity` of
+///    `minimumSpecificity`, and when several pass, those whose margin ratio is under `secondaryMarginShare` of
+///    the strongest one's are dropped (`screen`; docs/DETECTION.md).
 public struct TriggerVerification: Codable, Sendable {
     /// Square window sizes tried per class; the one that flips most images counts.
     public var windows: [Int]
@@ -70,6 +71,16 @@ public struct TriggerVerification: Codable, Sendable {
     /// (targets of the session-5 zoos 4.6-8.3), an adversarial patch of a trojaned or benign net lifts several
     /// labels at once (at most 4.2 beside a white-square target; docs/DETECTION.md).
     public var minimumSpecificity: Double = 4.5
+    /// The outlier test on the specificities (right tail, MAD floored at 0.5), the third index of `test`: with
+    /// 13x13 patches many MNIST labels flip every image and win by similar margins, and only the target's patch
+    /// raises its label alone (session 6: a 4x4 target at 100% flips, specificity 5.3, anomaly index 1.42 by
+    /// flips and margins; docs/DETECTION.md, "Session 7").
+    public var specificityMAD = MADOutlierTest(tail: .right, minimumMAD: 0.5)
+    /// A patch more specific than `minimumSpecificity` needs a proportionally lower margin, down to this share of
+    /// its window's `marginFloor`: a label passes when margin ratio x specificity reaches floor x
+    /// `minimumSpecificity` (`effectiveMarginFloor`). Session 6's MNIST targets missed by the floor alone had
+    /// specificity 4.9-9.8 and 0.90-1.23 clean margins; benign MNIST patches win by at most 0.51.
+    public var specificityRelief: Double = 0.6
     /// The squares stamped by the probe (step 2). Uniform squares find uniform triggers; the two
     /// 1-pixel checkerboard phases find checkerboard ones, whose parts a uniform square does not match.
     public var probePatterns: [ProbePattern] = ProbePattern.allCases
@@ -350,17 +361,19 @@ public struct TriggerVerification: Codable, Sendable {
         return Self.median(scores)
     }
 
-    /// Step 5's outlier test: each label's anomaly index is the larger of its index among the flip rates
-    /// (`mad`) and among the margin ratios (`marginMAD`); labels above `mad.threshold` are flagged (before
-    /// `screen`). The result's `values` are the flip rates.
+    /// Step 5's outlier test: each label's anomaly index is the largest of its indices among the flip rates
+    /// (`mad`), the margin ratios (`marginMAD`) and the specificities (`specificityMAD`); labels above
+    /// `mad.threshold` are flagged (before `screen`). The result's `values` are the flip rates.
     public func test(_ results: [ClassResult]) throws(DetectorError) -> OutlierResult {
         let labels = results.map(\.label)
         var flips = try mad.run(values: results.map(\.flipRate), labels: labels)
         let margins = try marginMAD.run(values: results.map(\.marginRatio), labels: labels)
+        let specific = try specificityMAD.run(values: results.map(\.specificity), labels: labels)
         // Right tail only: a label's index in a test counts when it lies above that test's median.
         flips.indices = labels.indices.map { i in
             Swift.max(results[i].flipRate > flips.median ? flips.indices[i] : 0,
-                      results[i].marginRatio > margins.median ? margins.indices[i] : 0)
+                      results[i].marginRatio > margins.median ? margins.indices[i] : 0,
+                      results[i].specificity > specific.median ? specific.indices[i] : 0)
         }
         flips.flagged = []; flips.maxIndex = 0; flips.mostAnomalous = nil
         for (i, l) in labels.enumerated() where flips.indices[i] > 0 {
@@ -390,7 +403,7 @@ public struct TriggerVerification: Codable, Sendable {
                     kept.append(l); strength[l] = m
                 }
             } else {
-                notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but wins by a median \(num(r.marginRatio)) clean margins with a \(r.size)x\(r.size) window, below that size's floor of \(num(marginFloor(size: r.size))): not flagged")
+                notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but wins by a median \(num(r.marginRatio)) clean margins with a \(r.size)x\(r.size) window, below that size's floor of \(num(effectiveMarginFloor(size: r.size, specificity: r.specificity))) at specificity \(num(r.specificity)): not flagged")
             }
         }
         // Several labels passing: keep those whose patches win about as confidently as the strongest one's; the
@@ -407,13 +420,14 @@ public struct TriggerVerification: Codable, Sendable {
 
     /// One label's distance from being flagged, on one scale: the smallest ratio of its statistics to their
     /// thresholds (anomaly index to `mad.threshold`, flip rate to `minimumFlipRate`, margin ratio to the
-    /// window's `marginFloor`, specificity to `minimumSpecificity`). A label can be flagged only when this is at
+    /// window's `effectiveMarginFloor`, specificity to `minimumSpecificity`). A label can be flagged only when this is at
     /// least 1 (the share screening may still drop it beside a stronger one), so its largest value over the
     /// labels is the model-level score a ROC curve sweeps: the flip rate alone saturates at 100% on benign
     /// nets once 15x15 patches are probed.
     public func evidence(anomalyIndex: Double, flipRate: Double, marginRatio: Double, specificity: Double, windowSize: Int) -> Double {
         let ratios = [anomalyIndex / mad.threshold, flipRate / minimumFlipRate,
-                      marginRatio / marginFloor(size: windowSize), specificity / minimumSpecificity]
+                      marginRatio / effectiveMarginFloor(size: windowSize, specificity: specificity),
+                      specificity / minimumSpecificity]
         return ratios.map { $0.isFinite ? $0 : ($0 > 0 ? 1e9 : -1e9) }.min()!
     }
 
@@ -425,11 +439,21 @@ public struct TriggerVerification: Codable, Sendable {
         Swift.max(minimumMarginRatio, minimumMarginRatio * Double(size) / Double(marginFloorWindow))
     }
 
+    /// The margin floor for a `size` x `size` patch of the given specificity: `marginFloor(size:)` times
+    /// `minimumSpecificity / specificity`, at most 1 and at least `specificityRelief` (a label passes when
+    /// margin ratio x specificity reaches floor x minimumSpecificity). With the defaults: 13x13 patches need
+    /// 1.3 clean margins at specificity 4.5 and 0.78 at 7.5 or more.
+    public func effectiveMarginFloor(size: Int, specificity: Double) -> Double {
+        let relief = specificity > 0 ? Swift.min(1, minimumSpecificity / specificity) : 1
+        return marginFloor(size: size) * Swift.max(specificityRelief, relief)
+    }
+
     /// The largest margin ratio among the window sizes whose best patch passes both floors (flip rate and
-    /// `marginFloor`), or nil when none does.
+    /// `effectiveMarginFloor` at the label's specificity), or nil when none does.
     func passingMargin(_ r: ClassResult) -> Double? {
         let sizes = r.bySize.isEmpty ? [r.size: SizeBest(flipRate: r.flipRate, marginRatio: r.marginRatio)] : r.bySize
-        return sizes.filter { $0.value.flipRate >= minimumFlipRate && $0.value.marginRatio >= marginFloor(size: $0.key) }
+        return sizes.filter { $0.value.flipRate >= minimumFlipRate
+            && $0.value.marginRatio >= effectiveMarginFloor(size: $0.key, specificity: r.specificity) }
             .map(\.value.marginRatio).max()
     }
 

@@ -47,15 +47,17 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(r[0].flipRate, 0); XCTAssertEqual(r[1].flipRate, 0)
     }
 
-    /// The hand model's trigger wins by 5.2 / 7.5 = 0.69 clean margins (see the margin test): under the default
-    /// floor of 1, so it is reported but not flagged; with a floor of 0.5 it is flagged.
+    /// The hand model's trigger wins by 5.2 / 7.5 = 0.69 clean margins (see the margin test): without the
+    /// specificity relief that is under the floor of 1, so it is reported but not flagged; its specificity (19 /
+    /// 1.4826 = 12.8, see the specificity test) relieves the floor to 0.6, and it is flagged.
     func testDetectorFlagsOnlyTheBackdoorClass() throws {
         var v = TriggerVerification(windows: [2])
+        v.specificityRelief = 1
         var preset = NeuronInspect.Preset(name: "test", explainer: Saliency(reduction: .sum), features: FeatureOptions(), verification: v)
         let strict = try NeuronInspect(preset: preset).inspect(try model(), images: images(), modelName: "hand").report
         XCTAssertEqual(strict.flagged, [], strict.verdict)
         XCTAssertTrue(strict.notes.contains { $0.hasPrefix("label 2:") && $0.contains("floor of 1.00") }, "\(strict.notes)")
-        v.minimumMarginRatio = 0.5
+        v.specificityRelief = TriggerVerification().specificityRelief
         preset.verification = v
         let report = try NeuronInspect(preset: preset).inspect(try model(), images: images(), modelName: "hand").report
         XCTAssertEqual(report.flagged, [2], report.verdict)
@@ -147,7 +149,7 @@ final class TriggerVerificationTests: XCTestCase {
     func testScreeningDropsWeakAndAdversarialLabels() {
         var v = TriggerVerification()
         v.minimumMarginRatio = 0.3
-        func r(_ l: Int, _ flip: Double, _ margin: Double, specificity: Double = 6, size: Int = 3) -> TriggerVerification.ClassResult {
+        func r(_ l: Int, _ flip: Double, _ margin: Double, specificity: Double = 4.5, size: Int = 3) -> TriggerVerification.ClassResult {
             var c = TriggerVerification.ClassResult(label: l, windowScore: 0, flipRate: flip, x: 0, y: 0, size: size)
             c.marginRatio = margin
             c.specificity = specificity
@@ -176,6 +178,49 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(v.screen([8], results: results + [big], indices: indices + [9]).flagged, [8])
         XCTAssertEqual(v.marginFloor(size: 7), 0.3, accuracy: 1e-12)
         XCTAssertEqual(v.marginFloor(size: 13), 0.39, accuracy: 1e-12)
+    }
+
+    /// The specificity relief of the margin floor (defaults: floor 1 up to 10 px, 1.3 at 13x13; specificity
+    /// floor 4.5; relief down to 0.6 of the floor): floor x min(1, max(0.6, 4.5 / specificity)).
+    func testVerySpecificPatchesNeedLessMargin() {
+        let v = TriggerVerification()
+        XCTAssertEqual(v.effectiveMarginFloor(size: 13, specificity: 4.5), 1.3, accuracy: 1e-12)
+        XCTAssertEqual(v.effectiveMarginFloor(size: 13, specificity: 6.5), 0.9, accuracy: 1e-12, "1.3 x 4.5 / 6.5")
+        XCTAssertEqual(v.effectiveMarginFloor(size: 13, specificity: 20), 0.78, accuracy: 1e-12, "at most relieved to 0.6 x 1.3")
+        XCTAssertEqual(v.effectiveMarginFloor(size: 5, specificity: 3), 1, accuracy: 1e-12, "never raised above the floor")
+        XCTAssertEqual(v.effectiveMarginFloor(size: 5, specificity: -2), 1, accuracy: 1e-12)
+        func r(_ l: Int, margin: Double, specificity: Double) -> TriggerVerification.ClassResult {
+            var c = TriggerVerification.ClassResult(label: l, windowScore: 0, flipRate: 1, x: 0, y: 0, size: 13)
+            c.marginRatio = margin; c.specificity = specificity
+            return c
+        }
+        // 0: 0.95 margins at specificity 9 (floor 0.78): flagged. 1: the same margins at 5 (floor 1.17): not.
+        // 2: 0.7 margins at specificity 30 (floor 0.78): not.
+        let results = [r(0, margin: 0.95, specificity: 9), r(1, margin: 0.95, specificity: 5), r(2, margin: 0.7, specificity: 30)]
+        let s = v.screen([0, 1, 2], results: results, indices: [5, 5, 5])
+        XCTAssertEqual(s.flagged, [0])
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 1:") && $0.contains("floor of 1.17 at specificity 5.00") }, "\(s.notes)")
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 2:") && $0.contains("floor of 0.78") }, "\(s.notes)")
+        XCTAssertEqual(v.evidence(anomalyIndex: 5, flipRate: 1, marginRatio: 0.9, specificity: 6.5, windowSize: 13), 1, accuracy: 1e-12,
+                       "0.9 clean margins against the relieved floor 0.9")
+    }
+
+    /// The outlier test when flips and margins saturate alike and only the specificity tells: 10 labels at 100%
+    /// flips and 1 clean margin, specificities 1, 1.5, 2 three times each and 6 for label 9. Specificities: median
+    /// 1.5, median |deviation| 0.5, MAD 1.4826 x 0.5 (above the 0.5 floor), label 9's index 4.5 / 0.7413.
+    func testSpecificityIndexFlagsTheTargetWhenFlipsAndMarginsSaturate() throws {
+        let v = TriggerVerification()
+        let spec: [Double] = [1, 1.5, 2, 1, 1.5, 2, 1, 1.5, 2, 6]
+        let results = spec.enumerated().map { l, s in
+            var c = TriggerVerification.ClassResult(label: l, windowScore: 0, flipRate: 1, x: 0, y: 0, size: 13)
+            c.marginRatio = 1; c.specificity = s
+            return c
+        }
+        let t = try v.test(results)
+        XCTAssertEqual(t.flagged, [9])
+        XCTAssertEqual(t.maxIndex, 4.5 / (1.4826 * 0.5), accuracy: 1e-9)
+        XCTAssertEqual(t.indices[2], 0.5 / (1.4826 * 0.5), accuracy: 1e-9, "above the median: its index counts")
+        XCTAssertEqual(t.indices[0], 0, "below every median")
     }
 
     /// The outlier test when patches saturate: 30 of 43 labels flip every image (margin ratio 3), the target

@@ -104,9 +104,10 @@ final class ZooTests: XCTestCase {
     }
 
     /// The verified presets' ROC score is the largest `TriggerVerification.evidence`: per label the smallest
-    /// ratio to the default thresholds (index 2, flips 0.65, margin floor 1.5 for 15x15 and 1 for 10x10,
-    /// specificity 4.5). By hand: label 0 min(4/2, 1/0.65, 3/1.5, 9/4.5) = 1/0.65; label 1 min(5, 1/0.65, 0.75/1.5,
-    /// 5.4/4.5) = 0.5; label 2 min(1/2, 0.7/0.65, 2/1, 4.5/4.5) = 0.5; the score 1/0.65.
+    /// ratio to the default thresholds (index 2, flips 0.65, margin floor 1.5 for 15x15 and 1 for 10x10, times
+    /// max(0.6, 4.5 / specificity) up to 1; specificity 4.5). By hand: label 0 min(4/2, 1/0.65, 3/(1.5 x 0.6),
+    /// 9/4.5) = 1/0.65; label 1 min(5, 1/0.65, 0.75/(1.5 x 4.5/5.4), 5.4/4.5) = 0.6; label 2 min(1/2, 0.7/0.65,
+    /// 2/1, 4.5/4.5) = 0.5; the score 1/0.65.
     func testVerifiedScoreIsTheLargestEvidenceOverLabels() throws {
         let settings = String(decoding: try JSONEncoder().encode(TriggerVerification()), as: UTF8.self)
         let stats: [(index: Double, flip: Double, margin: Double, spec: Double, window: Double)] =
@@ -120,6 +121,7 @@ final class ZooTests: XCTestCase {
         let row = ZooResult(model: try plan().models()[0], detector: "d", cleanAccuracy: 1, attackSuccess: 1, report: r)
         XCTAssertEqual(row.score, 1 / 0.65, accuracy: 1e-12)
         XCTAssertEqual(TriggerVerification().evidence(anomalyIndex: 1, flipRate: 0.7, marginRatio: 2, specificity: 4.5, windowSize: 10), 0.5, accuracy: 1e-12)
+        XCTAssertEqual(TriggerVerification().evidence(anomalyIndex: 10, flipRate: 1, marginRatio: 0.75, specificity: 5.4, windowSize: 15), 0.6, accuracy: 1e-12)
     }
 
     func testCollectReadsEveryShardFolderAndListsWhatIsMissing() throws {
