@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Markdown tables for docs/RESULTS.md from zoo results (issue 6). Reads ZOO_DIR/<plan>/results.json as
 written by `neuroninspect zoo`; prints the paper's numbers beside ours where the paper has them.
-    python3 scripts/results_tables.py [ZOO_DIR]        (default: zoo)
+    python3 scripts/results_tables.py [ZOO_DIR] [--no-figures]   (default: zoo; --no-figures: print the
+                                                                   tables, leave docs/figures/*.svg alone)
 Only formats what the zoo measured: no number here is computed from anything but results.json."""
 import json, os, statistics, sys
 
-zoo = sys.argv[1] if len(sys.argv) > 1 else "zoo"
+args = [a for a in sys.argv[1:] if a != "--no-figures"]
+write_figures = "--no-figures" not in sys.argv[1:]
+zoo = args[0] if args else "zoo"
 
 def load(plan):
     path = os.path.join(zoo, plan, "results.json")
@@ -132,6 +135,40 @@ table3_detail("table3-gtsrb-seed2", "Table 3, second seed, in detail")
 table3("table3-gtsrb-seed3", "Table 3, third seed (validation: trained and scanned after the rules were fixed)")
 table3_detail("table3-gtsrb-seed3", "Table 3, third seed, in detail")
 
+# Session 7's validation zoos (seed offset 7000, trained after the session 7 rules were committed), each with
+# the same models scanned by the session 5/6 rules (an out/bin copy of the earlier build) in <plan>-s6.
+for plan, title in [("validation-table2-mnist", "Validation: Table 2's cells, fresh models (MNIST)"),
+                    ("validation-figure4-mnist", "Validation: Figure 4's cells and the 10% blend, fresh models (MNIST)"),
+                    ("validation-gtsrb", "Validation: six fresh GTSRB models (hard cells)"),
+                    ("validation-gtsrb-b", "Validation: four more fresh GTSRB models (8 and 12 px, bottom right)")]:
+    t = load(plan)
+    if not t: continue
+    print(f"### {title}\n")
+    print("Session 7 rules (the default as committed):\n")
+    summary(t)
+    t6 = load(plan + "-s6")
+    if t6:
+        print("The same models, session 5/6 rules:\n")
+        summary(t6)
+    table3_detail(plan, title + ", in detail (session 7 rules)")
+
+# The validation zoos pooled per dataset: target alone, benign clean and ROC AUC (Mann-Whitney over the rows'
+# scores, ties counted half) for the default, with the session 7 rules and, on the same models, the earlier ones.
+pooled = {"MNIST": ["validation-table2-mnist", "validation-figure4-mnist"], "GTSRB": ["validation-gtsrb", "validation-gtsrb-b"]}
+if any(load(p) for ps in pooled.values() for p in ps):
+    print("### Validation pooled (neuroninspect:default)\n")
+    print("| dataset | rules | models | target flagged alone | benign clean | ROC AUC |")
+    print("|---|---|---:|---:|---:|---:|")
+    for ds, plans in pooled.items():
+        for suffix, rules in [("", "session 7"), ("-s6", "session 5/6")]:
+            rows = [r for p in plans if load(p + suffix) for r in load(p + suffix)["rows"] if r["detector"] == "neuroninspect:default"]
+            if not rows: continue
+            pos = [r["score"] for r in rows if r["trojaned"]]; neg = [r["score"] for r in rows if not r["trojaned"]]
+            auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
+            alone = sum(r["correct"] for r in rows if r["trojaned"]); clean = sum(r["correct"] for r in rows if not r["trojaned"])
+            print(f"| {ds} | {rules} | {len(rows)} | {alone}/{len(pos)} | {clean}/{len(neg)} | {auc} |")
+    print()
+
 t = load("image-count-mnist")
 if t:
     print("### Number of clean images (MNIST)\n")
@@ -156,7 +193,8 @@ if t:
 print("### Time recorded by the zoo runs\n")
 print("| zoo | models | training (min) | " + " | ".join(["detectors (min, per detector)"]) + " | total (min) |")
 print("|---|---:|---:|---|---:|")
-for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3"]:
+for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3",
+             "validation-table2-mnist", "validation-figure4-mnist", "validation-gtsrb", "validation-gtsrb-b"]:
     t = load(plan)
     if not t: continue
     train = 0.0; n = 0
@@ -182,7 +220,7 @@ def svg_plot(path, title, xlabel, ylabel, series, xticks=None, ymax=None, hline=
     """series: [(name, [(x, y, err_or_None)], dashed)]. Writes a small line plot with error bars."""
     W, H, L, B, T, R = 560, 300, 56, 40, 28, 170
     pts = [p for _, ps, _ in series for p in ps]
-    if not pts: return
+    if not pts or not write_figures: return
     xs = [p[0] for p in pts]; x0, x1 = min(xs + (xticks or [])), max(xs + (xticks or []))
     if x1 == x0: x1 = x0 + 1
     y1 = ymax if ymax is not None else max([p[1] + (p[2] or 0) for p in pts] + [hline or 0]) * 1.1 or 1

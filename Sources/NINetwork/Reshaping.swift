@@ -53,9 +53,12 @@ public final class Dropout: Layer {
         active = mode == .training && p > 0
         if !active { output.data.update(from: x.data, count: x.count); return output }
         if mask.count != x.count { mask = [Float](repeating: 0, count: x.count) }
-        let scale = 1 / (1 - p)
-        for i in 0..<x.count { mask[i] = rng.nextUnit() < p ? 0 : scale }
-        for i in 0..<x.count { output.data[i] = x.data[i] * mask[i] }
+        let scale = 1 / (1 - p), p = self.p, n = x.count, src = x.data, dst = output.data
+        var g = rng   // a local copy: the loop keeps the state in registers (same sequence as before)
+        mask.withUnsafeMutableBufferPointer { m in
+            for i in 0..<n { let k: Float = g.nextUnit() < p ? 0 : scale; m[i] = k; dst[i] = src[i] * k }
+        }
+        rng = g
         return output
     }
 
@@ -63,7 +66,8 @@ public final class Dropout: Layer {
         guard inputGradient else { return dy }
         dx.resize(dy.shape)
         if !active { dx.data.update(from: dy.data, count: dy.count); return dx }
-        for i in 0..<dy.count { dx.data[i] = dy.data[i] * mask[i] }
+        let n = dy.count, src = dy.data, dst = dx.data
+        mask.withUnsafeBufferPointer { m in for i in 0..<n { dst[i] = src[i] * m[i] } }
         return dx
     }
 

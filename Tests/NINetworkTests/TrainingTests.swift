@@ -102,6 +102,23 @@ final class TrainingTests: XCTestCase {
     }
 
     /// Same seed, same data: bit-identical parameters. A different seed: different parameters.
+    /// Dropout's mask is the seeded generator's sequence, unit by unit (kept `1/(1-p)`, dropped when the draw
+    /// is under `p`), so models trained before and after a rewrite of its loop stay bit for bit the same.
+    func testDropoutMaskIsTheGeneratorSequence() {
+        let d = Dropout(0.3)
+        d.reseed(11)
+        let x = Tensor(shape: [4, 50], repeating: 2)
+        let y = d.forward(x, mode: .training)
+        var g = SeededGenerator(seed: 11)
+        for i in 0..<x.count {
+            let k: Float = g.nextUnit() < 0.3 ? 0 : 1 / (1 - 0.3)
+            XCTAssertEqual(y[i], 2 * k, "unit \(i)")
+        }
+        let dx = d.backward(Tensor(shape: [4, 50], repeating: 1), parameterGradients: false, inputGradient: true)
+        for i in 0..<x.count { XCTAssertEqual(dx[i], y[i] / 2) }
+        XCTAssertEqual(d.forward(x, mode: .inference)[0], 2, "identity at inference")
+    }
+
     func testTrainingIsDeterministic() throws {
         let data = Self.trainingSet256
         XCTAssertEqual(data.count, 256)
