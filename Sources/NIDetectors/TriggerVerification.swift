@@ -431,6 +431,23 @@ public struct TriggerVerification: Codable, Sendable {
         return ratios.map { $0.isFinite ? $0 : ($0 > 0 ? 1e9 : -1e9) }.min()!
     }
 
+    /// The settings a report stored (`DetectionReport.settings["verification"]`, this type as JSON), or nil when
+    /// they do not parse. A key added after the report was written takes the value that reproduces the rules it
+    /// was made with (`legacySettings`: no specificity relief before session 7), so an older zoo's rows are
+    /// rescored by their own rules rather than failing to decode.
+    public static func fromSettings(_ json: String) -> TriggerVerification? {
+        guard var stored = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return nil }
+        for (key, value) in legacySettings where stored[key] == nil { stored[key] = value }
+        guard let data = try? JSONSerialization.data(withJSONObject: stored) else { return nil }
+        return try? JSONDecoder().decode(TriggerVerification.self, from: data)
+    }
+
+    /// Values of keys that reports written before the key existed lack: the behaviour of those rules.
+    static let legacySettings: [String: Any] = [
+        "specificityRelief": 1.0,
+        "specificityMAD": ["consistency": 1.4826, "threshold": 2.0, "tail": "right", "relativeEpsilon": 1e-9, "minimumMAD": 0.5],
+    ]
+
     /// The clean-margin floor for a `size` x `size` window: `minimumMarginRatio`, rising in proportion to the
     /// window beyond `marginFloorWindow` pixels (1.3 for 13x13, 1.5 for 15x15 with the defaults). A patch that
     /// overwrites more of the image must win more clearly: on benign GTSRB nets 15x15 patches reached 1.13

@@ -44,7 +44,7 @@ public struct ZooResult: Codable, Sendable, Equatable {
 
     static func verifiedScore(_ report: DetectionReport, settings: String) -> Double {
         let flips = report.perClass.map(\.combined).max() ?? 0
-        guard let tv = try? JSONDecoder().decode(TriggerVerification.self, from: Data(settings.utf8)) else { return flips }
+        guard let tv = TriggerVerification.fromSettings(settings) else { return flips }
         let scores = report.perClass.compactMap { c -> Double? in
             guard let f = c.features["flipRate"], let m = c.features["marginRatio"], let s = c.features["specificity"],
                   let w = c.features["windowSize"] else { return nil }

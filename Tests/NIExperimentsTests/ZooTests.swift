@@ -124,6 +124,28 @@ final class ZooTests: XCTestCase {
         XCTAssertEqual(TriggerVerification().evidence(anomalyIndex: 10, flipRate: 1, marginRatio: 0.75, specificity: 5.4, windowSize: 15), 0.6, accuracy: 1e-12)
     }
 
+    /// A report written before session 7 stores settings without `specificityRelief` and `specificityMAD`: they
+    /// decode with the rules of then (no relief), so its row is rescored by those rules, not by the flip rate.
+    /// By hand: index 5, 100% flips, 1.2 margins at 13x13 (floor 1.3), specificity 9: the old evidence is
+    /// min(2.5, 1/0.65, 1.2/1.3, 2) = 0.923; today's rules relieve the floor to 0.78 (min = 1/0.65).
+    func testSettingsOfOlderReportsKeepTheirRules() throws {
+        var stored = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TriggerVerification())) as! [String: Any]
+        stored["specificityRelief"] = nil; stored["specificityMAD"] = nil
+        let old = String(decoding: try JSONSerialization.data(withJSONObject: stored), as: UTF8.self)
+        XCTAssertThrowsError(try JSONDecoder().decode(TriggerVerification.self, from: Data(old.utf8)), "plain decoding fails on the missing keys")
+        let tv = try XCTUnwrap(TriggerVerification.fromSettings(old))
+        XCTAssertEqual(tv.specificityRelief, 1)
+        XCTAssertEqual(tv.specificityMAD, TriggerVerification().specificityMAD)
+        XCTAssertEqual(tv.evidence(anomalyIndex: 5, flipRate: 1, marginRatio: 1.2, specificity: 9, windowSize: 13), 1.2 / 1.3, accuracy: 1e-12)
+        XCTAssertEqual(TriggerVerification().evidence(anomalyIndex: 5, flipRate: 1, marginRatio: 1.2, specificity: 9, windowSize: 13), 1 / 0.65, accuracy: 1e-12)
+        let entry = DetectionReport.ClassEntry(label: 0, features: ["flipRate": 1, "marginRatio": 1.2, "specificity": 9, "windowSize": 13],
+                                               combined: 1, anomalyIndex: 5, flagged: false)
+        let r = DetectionReport(model: "m", detector: "neuroninspect", preset: "default", classes: 1, images: 10, flagged: [],
+                                anomalyIndex: 5, threshold: 2, perClass: [entry], seconds: 1, settings: ["verification": old])
+        XCTAssertEqual(ZooResult(model: try plan().models()[0], detector: "d", cleanAccuracy: 1, attackSuccess: 1, report: r).score, 1.2 / 1.3, accuracy: 1e-12)
+        XCTAssertNil(TriggerVerification.fromSettings("not json"))
+    }
+
     func testCollectReadsEveryShardFolderAndListsWhatIsMissing() throws {
         let p = try plan()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-\(UUID().uuidString)")
