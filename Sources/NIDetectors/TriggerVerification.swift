@@ -10,9 +10,10 @@ import NIExplainers
 ///    classes (what `c` looks at that other classes do not); for each window size, the square with the
 ///    largest sum, stamped with 1 where the class's mean signed gradient is positive and 0 elsewhere.
 /// 2. Probe the large windows (`largeWindowFractions` of the image side: 10x10 and 15x15 on 32x32), and the small ones on
-///    images too small for a large one (`probeSmallWindows`): all-ones, all-zeros and 1-pixel checkerboard
-///    squares (`probePatterns`) at a grid of places, one stamped batch answering for every class. A 10-14 pixel
-///    trigger's parts do not flip the model and saliency does not point at it, but a square covering it does.
+///    images too small for a large one (`probeSmallWindows`; elsewhere at the four corners, `probeCorners`):
+///    all-ones, all-zeros and 1-pixel checkerboard squares (`probePatterns`) at a grid of places, one stamped
+///    batch answering for every class. A 10-14 pixel trigger's parts do not flip the model and saliency does
+///    not point at it, but a square covering it does.
 /// 3. Refine: a partly present trigger opens the ReLU gates that hide it on clean images (shared notes,
 ///    item 2), so the gradient of the cross-entropy towards `c` on the *stamped* images points at the rest
 ///    of it. `refineSteps` first-order steps per window size move the window (at most `searchRadius` pixels a
@@ -91,6 +92,12 @@ public struct TriggerVerification: Codable, Sendable {
     /// speed-limit class (30 km/h) reachable by 7x7 patches 0.5-0.8x as confidently as the target on three
     /// models, flagged beside it (docs/DETECTION.md, "Session 4").
     public var probeSmallWindows: Bool? = nil
+    /// Where the small windows are not probed everywhere (`probeSmallWindows`), probe them at the four corners
+    /// of the image, flush with its edges: BadNets triggers sit in corners (Tables 2 and 3, Figure 4), and a
+    /// small trigger at a corner that saliency does not point at is missed otherwise (session 7: four 6x6
+    /// squares, one per corner, on GTSRB; no 10x10 or 15x15 square there flipped the model). Four places per
+    /// size, not the whole grid whose 7x7 patches made a speed-limit class pass (docs/DETECTION.md, "Session 8").
+    public var probeCorners: Bool = true
     /// Images the probe's grid is screened on (the first ones); the best square per class is then measured on
     /// all images.
     public var probeImages = 16
@@ -259,6 +266,7 @@ public struct TriggerVerification: Codable, Sendable {
         // every class at once. The grid is screened on the first `probeImages` images; each class's best square
         // over all sizes is then measured on all of them.
         var probed: [[Int: Patch]] = Array(repeating: [:], count: classes)
+        var cornerProbed: [[Int: Patch]] = Array(repeating: [:], count: classes)
         let largest = self.windows.max() ?? 0
         let subset = Array(0..<Swift.min(n, Swift.max(1, probeImages)))
         let probeBatch = Tensor(shape: [subset.count, c, h, w])
@@ -266,9 +274,12 @@ public struct TriggerVerification: Codable, Sendable {
         let probePredictions = Array(predictions[0..<subset.count])
         var bestProbe = [(effect: Effect, patch: Patch)?](repeating: nil, count: classes)
         let probeSmall = probeSmallWindows ?? ((windows.max() ?? 0) <= largest)
-        for size in windows where probeSmall || size > largest {
+        for size in windows where probeSmall || size > largest || probeCorners {
             let k = Swift.min(size, h, w), step = Swift.max(1, (k + 1) / 2)
+            let everywhere = probeSmall || size > largest
+            /// Places along one side: a grid of half-window steps, or only the two ends (corners).
             func grid(_ side: Int) -> [Int] {
+                if !everywhere { return side - k > 0 ? [0, side - k] : [0] }
                 var g = Array(Swift.stride(from: 0, through: side - k, by: step))
                 if g.last != side - k { g.append(side - k) }
                 return g
@@ -286,7 +297,8 @@ public struct TriggerVerification: Codable, Sendable {
             } } }
             for cl in 0..<classes {
                 guard let b = best[cl] else { continue }
-                probed[cl][k] = b.patch
+                // A corner probe adds a start to the refinement; the search still starts at saliency's window too.
+                if everywhere { probed[cl][k] = b.patch } else { cornerProbed[cl][k] = b.patch }
                 if bestProbe[cl] == nil || b.effect > bestProbe[cl]!.effect { bestProbe[cl] = b }
             }
         }
@@ -319,6 +331,7 @@ public struct TriggerVerification: Codable, Sendable {
                     if grown != (x: starts[0].x, y: starts[0].y) {
                         starts.append(signPatch(mean, label: cl, x: grown.x, y: grown.y, size: k, channels: c, height: h, width: w))
                     }
+                    if let corner = cornerProbed[cl][k], corner != starts[0] { starts.append(corner) }
                     for first in starts {
                         var patch = first
                         for _ in 0..<refineSteps where results[cl].flipRate < 1 {
@@ -445,6 +458,7 @@ public struct TriggerVerification: Codable, Sendable {
     /// Values of keys that reports written before the key existed lack: the behaviour of those rules.
     static let legacySettings: [String: Any] = [
         "specificityRelief": 1.0,
+        "probeCorners": false,
         "specificityMAD": ["consistency": 1.4826, "threshold": 2.0, "tail": "right", "relativeEpsilon": 1e-9, "minimumMAD": 0.5],
     ]
 

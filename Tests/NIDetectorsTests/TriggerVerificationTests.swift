@@ -77,10 +77,10 @@ final class TriggerVerificationTests: XCTestCase {
             maps[((0 * 10 + i) * 6 + 3) * 6 + 0] = 1
             maps[((1 * 10 + i) * 6 + 3) * 6 + 5] = 1
         }
-        var off = TriggerVerification(windows: [2]); off.refineSteps = 0; off.probeSmallWindows = false
+        var off = TriggerVerification(windows: [2]); off.refineSteps = 0; off.probeSmallWindows = false; off.probeCorners = false
         let before = off.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(before[2].x, 3); XCTAssertEqual(before[2].y, 3); XCTAssertEqual(before[2].flipRate, 0)
-        var refining = TriggerVerification(windows: [2]); refining.probeSmallWindows = false
+        var refining = TriggerVerification(windows: [2]); refining.probeSmallWindows = false; refining.probeCorners = false
         let after = refining.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(after[2].flipRate, 1.0)
         XCTAssertEqual(after[2].x, 0); XCTAssertEqual(after[2].y, 0)
@@ -90,6 +90,30 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(probed[2].flipRate, 1.0)
         XCTAssertEqual(probed[2].x, 0); XCTAssertEqual(probed[2].y, 0)
         XCTAssertEqual(probed[0].flipRate, 0); XCTAssertEqual(probed[1].flipRate, 0)
+    }
+
+    /// The corner probe (`probeCorners`), for images where the small windows are not probed everywhere: with
+    /// heatmaps pointing class 2 at (3, 3) and no refinement, the trigger at the top-left corner is found only
+    /// by the all-ones 2x2 square the probe stamps at (0, 0). A trigger away from the corners (the 2x2 square at
+    /// (2, 2)) is not reached by it: the probe covers the four corners, not the grid.
+    func testCornerProbeFindsACornerTriggerThatSaliencyMissed() throws {
+        let x = images()
+        let maps = Tensor(shape: [3, 10, 6, 6])
+        for i in 0..<10 { for y in 3..<5 { for xx in 3..<5 { maps[((2 * 10 + i) * 6 + y) * 6 + xx] = 1 } } }
+        var v = TriggerVerification(windows: [2]); v.refineSteps = 0; v.probeSmallWindows = false
+        v.probeCorners = false
+        XCTAssertEqual(v.run(try model(), images: x, signed: HeatmapSet(maps: maps))[2].flipRate, 0)
+        v.probeCorners = true
+        let corner = v.run(try model(), images: x, signed: HeatmapSet(maps: maps))
+        XCTAssertEqual(corner[2].flipRate, 1.0)
+        XCTAssertEqual(corner[2].x, 0); XCTAssertEqual(corner[2].y, 0); XCTAssertEqual(corner[2].patch, [1, 1, 1, 1])
+        XCTAssertEqual(corner[0].flipRate, 0); XCTAssertEqual(corner[1].flipRate, 0)
+        let middle = try halvesModel(backdoorWeight: { x, y in (2...3).contains(x) && (2...3).contains(y) ? 10 : 0 },
+                                     backdoorBias: -20)
+        let away = v.run(middle, images: x, signed: HeatmapSet(maps: maps))
+        XCTAssertEqual(away[2].flipRate, 0, "the corner probe stamps only the four corners")
+        v.probeSmallWindows = true
+        XCTAssertEqual(v.run(middle, images: x, signed: HeatmapSet(maps: maps))[2].flipRate, 1.0, "the grid reaches (2, 2)")
     }
 
     /// A model that expects normalised inputs (`x = (raw - 0.5) / 0.25`): the halves model with its weights
