@@ -152,6 +152,20 @@ for plan, title in [("validation-table2-mnist", "Validation: Table 2's cells, fr
         summary(t6)
     table3_detail(plan, title + ", in detail (session 7 rules)")
 
+# Session 8's validation zoo (seed offset 8000, trained after the corner probe was committed, 99f2aed), with the
+# same models scanned by the session 7 build (37eab10) in <plan>-s7.
+t = load("validation-corners-gtsrb")
+if t:
+    title = "Validation (session 8): six fresh GTSRB models (6x6 triggers at corners, 2 benign)"
+    print(f"### {title}\n")
+    print("Session 8 rules (the default as committed, with the corner probe):\n")
+    summary(t)
+    t7 = load("validation-corners-gtsrb-s7")
+    if t7:
+        print("The same models, session 7 rules:\n")
+        summary(t7)
+    table3_detail("validation-corners-gtsrb", title + ", in detail (session 8 rules)")
+
 # The validation zoos pooled per dataset: target alone, benign clean and ROC AUC (Mann-Whitney over the rows'
 # scores, ties counted half) for the default, with the session 7 rules and, on the same models, the earlier ones.
 pooled = {"MNIST": ["validation-table2-mnist", "validation-figure4-mnist"], "GTSRB": ["validation-gtsrb", "validation-gtsrb-b"]}
@@ -194,7 +208,8 @@ print("### Time recorded by the zoo runs\n")
 print("| zoo | models | training (min) | " + " | ".join(["detectors (min, per detector)"]) + " | total (min) |")
 print("|---|---:|---:|---|---:|")
 for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3",
-             "validation-table2-mnist", "validation-figure4-mnist", "validation-gtsrb", "validation-gtsrb-b"]:
+             "validation-table2-mnist", "validation-figure4-mnist", "validation-gtsrb", "validation-gtsrb-b",
+             "validation-corners-gtsrb"]:
     t = load(plan)
     if not t: continue
     train = 0.0; n = 0
