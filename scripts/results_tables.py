@@ -117,7 +117,8 @@ def table3_detail(plan, title):
         row = json.load(open(os.path.join(rdir, f.replace(".report.json", ".json"))))
         pc, t = rep["perClass"], row.get("target")
         def cell(r):
-            return f"{r['flipRate'] * 100:.0f}%, {r['marginRatio']:.2f}, {r.get('specificity', 0):.1f}, {int(r['windowSize'])} px"
+            window = f"blend {r['opacity'] * 100:.0f}%" if 'opacity' in r else f"{int(r['windowSize'])} px"
+            return f"{r['flipRate'] * 100:.0f}%, {r['marginRatio']:.2f}, {r.get('specificity', 0):.1f}, {window}"
         # The strongest other label: the largest margin among those whose patch flips at least 65% of the images.
         strong = [r for r in pc if r["label"] != t and r["flipRate"] >= 0.65] or [r for r in pc if r["label"] != t]
         other = max(strong, key=lambda r: (r["marginRatio"], r["flipRate"]))

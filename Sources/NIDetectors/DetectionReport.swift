@@ -51,14 +51,24 @@ public struct DetectionReport: Codable, Sendable {
     }
 
     /// A candidate trigger: the square patch a detector found for a label, at `(x, y)` (pixels, top left),
-    /// `size` x `size`, one value per channel and pixel (`[C, size, size]`), in raw pixel units [0, 1]. The
-    /// `default` preset reports one per class (its best patch, the one the flip rate and margin measure).
+    /// `size` x `size`, one value per channel and pixel (`[C, size, size]`), in raw pixel units [0, 1]; or,
+    /// with an `opacity` (and `size` 0), a full-image pattern `[C, H, W]` blended as `(1 − opacity)·x +
+    /// opacity·pattern`. The `default` preset reports one per class (its best patch, the one the flip rate and
+    /// margin measure).
     public struct CandidateTrigger: Codable, Sendable, Equatable {
         public var label: Int
         public var x: Int, y: Int, size: Int, channels: Int
         public var values: [Float]
-        public init(label: Int, x: Int, y: Int, size: Int, channels: Int, values: [Float]) {
+        public var opacity: Double?
+        public init(label: Int, x: Int, y: Int, size: Int, channels: Int, values: [Float], opacity: Double? = nil) {
             self.label = label; self.x = x; self.y = y; self.size = size; self.channels = channels; self.values = values
+            self.opacity = opacity
+        }
+
+        /// "5x5 at x=3, y=20" or "a full-image pattern blended at 20%".
+        public var summary: String {
+            if let a = opacity { return String(format: "a full-image pattern blended at %.0f%%", a * 100) }
+            return "\(size)x\(size) at x=\(x), y=\(y)"
         }
     }
 

@@ -119,10 +119,12 @@ public struct NeuronInspect {
         var triggers: [DetectionReport.CandidateTrigger]?
         if let v = preset.verification {
             let results = v.run(model, images: images, signed: heatmaps)
-            triggers = results.map { .init(label: $0.label, x: $0.x, y: $0.y, size: $0.size, channels: images.shape[1], values: $0.patch) }
+            triggers = results.map { .init(label: $0.label, x: $0.x, y: $0.y, size: $0.size, channels: images.shape[1], values: $0.patch,
+                                           opacity: $0.opacity) }
             scores = results.map(\.flipRate)
             extra = results.map { ["windowScore": $0.windowScore, "flipRate": $0.flipRate, "probability": $0.probability, "marginRatio": $0.marginRatio,
-                                   "windowX": Double($0.x), "windowY": Double($0.y), "windowSize": Double($0.size), "specificity": $0.specificity] }
+                                   "windowX": Double($0.x), "windowY": Double($0.y), "windowSize": Double($0.size), "specificity": $0.specificity]
+                .merging($0.opacity.map { ["opacity": $0] } ?? [:]) { a, _ in a } }
             outcome = try v.test(results)
             let screened = v.screen(outcome.flagged, results: results, indices: outcome.indices)
             outcome.flagged = screened.flagged

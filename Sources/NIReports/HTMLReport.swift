@@ -180,14 +180,16 @@ extension ReportVisuals {
         for t in triggers {
             let pic = Tensor(shape: [c, hh, w])
             pic.data.update(from: images.data, count: c * hh * w)
-            if t.channels == c && t.values.count == c * t.size * t.size && t.x >= 0 && t.y >= 0 && t.x + t.size <= w && t.y + t.size <= hh {
+            if let a = t.opacity.map(Float.init), t.channels == c && t.values.count == c * hh * w {
+                for q in 0..<(c * hh * w) { pic.data[q] = (1 - a) * pic.data[q] + a * t.values[q] }
+            } else if t.channels == c && t.values.count == c * t.size * t.size && t.x >= 0 && t.y >= 0 && t.x + t.size <= w && t.y + t.size <= hh {
                 for ch in 0..<c { for dy in 0..<t.size { for dx in 0..<t.size {
                     pic.data[(ch * hh + t.y + dy) * w + t.x + dx] = t.values[(ch * t.size + dy) * t.size + dx]
                 } } }
             }
             pictures.append(pic)
         }
-        v.extraPictures.append((title: "Candidate trigger per class, stamped on the first clean image", perClass: pictures))
+        v.extraPictures.append((title: "Candidate trigger per class, stamped (or blended) on the first clean image", perClass: pictures))
         v.extraPictureLabels = triggers.map(\.label)
         return v
     }

@@ -26,9 +26,9 @@ public enum TerminalReport {
         for n in r.notes { out += "note: \(n)\n" }
         out += "flagged: \(r.flagged.isEmpty ? "none" : r.flagged.map(String.init).joined(separator: ", "))\n"
         for l in r.flagged {
-            guard let t = r.triggers?.first(where: { $0.label == l }), t.size > 0 else { continue }
+            guard let t = r.triggers?.first(where: { $0.label == l }), t.size > 0 || t.opacity != nil else { continue }
             let flips = r.perClass.first { $0.label == l }?.features["flipRate"]
-            out += "label \(l): candidate trigger \(t.size)x\(t.size) at x=\(t.x), y=\(t.y)\(flips.map { String(format: ", flips %.0f%% of the clean images", $0 * 100) } ?? "")\n"
+            out += "label \(l): candidate trigger \(t.summary)\(flips.map { String(format: ", flips %.0f%% of the clean images", $0 * 100) } ?? "")\n"
         }
         out += "verdict: \(r.verdict)\n"
         return out

@@ -78,6 +78,7 @@ final class TriggerVerificationTests: XCTestCase {
             maps[((1 * 10 + i) * 6 + 3) * 6 + 5] = 1
         }
         var off = TriggerVerification(windows: [2]); off.refineSteps = 0; off.probeSmallWindows = false; off.probeCorners = false
+        off.blendOpacities = []   // a 20% blend of the whole image flips half of them
         let before = off.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(before[2].x, 3); XCTAssertEqual(before[2].y, 3); XCTAssertEqual(before[2].flipRate, 0)
         var refining = TriggerVerification(windows: [2]); refining.probeSmallWindows = false; refining.probeCorners = false
@@ -101,14 +102,14 @@ final class TriggerVerificationTests: XCTestCase {
         let maps = Tensor(shape: [3, 10, 6, 6])
         for i in 0..<10 { for y in 3..<5 { for xx in 3..<5 { maps[((2 * 10 + i) * 6 + y) * 6 + xx] = 1 } } }
         var v = TriggerVerification(windows: [2]); v.refineSteps = 0; v.probeSmallWindows = false
-        v.probeCorners = false
+        v.probeCorners = false; v.blendOpacities = []
         XCTAssertEqual(v.run(try model(), images: x, signed: HeatmapSet(maps: maps))[2].flipRate, 0)
         v.probeCorners = true
         let corner = v.run(try model(), images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(corner[2].flipRate, 1.0)
         XCTAssertEqual(corner[2].x, 0); XCTAssertEqual(corner[2].y, 0); XCTAssertEqual(corner[2].patch, [1, 1, 1, 1])
         XCTAssertEqual(corner[0].flipRate, 0); XCTAssertEqual(corner[1].flipRate, 0)
-        let middle = try halvesModel(backdoorWeight: { x, y in (2...3).contains(x) && (2...3).contains(y) ? 10 : 0 },
+        let middle = try halvesModel(backdoorWeight: { px, py in (2...3).contains(px) && (2...3).contains(py) ? 10 : 0 },
                                      backdoorBias: -20)
         let away = v.run(middle, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(away[2].flipRate, 0, "the corner probe stamps only the four corners")
@@ -316,6 +317,52 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(r[2].flipRate, 1.0)
         XCTAssertEqual(r[2].x, 3); XCTAssertEqual(r[2].y, 3); XCTAssertEqual(r[2].size, 3)
         XCTAssertEqual(r[0].flipRate, 0); XCTAssertEqual(r[1].flipRate, 0)
+    }
+
+    /// The full-image translucent probe (`blendOpacities`). Class 2 = 20·(Σ of the pixels with x + y even − Σ of
+    /// those with x + y odd) − 40: on a clean image both halves hold 9 even and 9 odd pixels of one value, so it
+    /// scores −40. Blended 20% with the pattern p = 1 on even pixels, 0 on odd ones, the image gives class 2
+    /// 20·0.2·18 − 40 = 32 against 0.8·14.4 + 0.2·9 = 13.32 (its own class) and 3.24: every image flips, by
+    /// 18.68 / 12.6 clean margins (clean margins 14.4 − 1.8). No 2x2 square can: it covers two even and two odd
+    /// pixels, and ones on the even, zeros on the odd raise class 2 by 20·(2·(1 − x) + 2·x) = 40, to 0. From grey the first sign step reaches p exactly (the gradient towards 2 is
+    /// −w₂ plus terms of size 1 against 20), and later steps keep it at the clip bounds. Specificity: Δ₂ = 72,
+    /// the others' changes −1.08 and 1.44 (median 0.18, MAD 1.26), so (72 − 0.18) / (1.4826·1.26); the margin
+    /// floor of a full-image pattern (1.5) is relieved to 0.6 of it, and label 2 is flagged.
+    func testBlendProbeFindsAFullImageTranslucentTrigger() throws {
+        let m = try halvesModel(backdoorWeight: { x, y in (x + y) % 2 == 0 ? 20 : -20 }, backdoorBias: -40), x = images()
+        XCTAssertEqual(argmaxRows(m.forward(x, mode: .inference)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+        let signed = Saliency(reduction: .sum).attributeAllClasses(m, inputs: x)
+        var v = TriggerVerification(windows: [2]); v.blendOpacities = []
+        let squares = v.run(m, images: x, signed: signed)
+        XCTAssertEqual(squares[2].flipRate, 0, "no square flips the model")
+        v.blendOpacities = [0.2]
+        let r = v.run(m, images: x, signed: signed)
+        XCTAssertEqual(r[2].flipRate, 1.0)
+        XCTAssertEqual(r[2].size, TriggerVerification.fullImage)
+        XCTAssertEqual(r[2].opacity ?? 0, 0.2, accuracy: 1e-7)
+        XCTAssertEqual(r[2].patch, (0..<36).map { Float(($0 / 6 + $0 % 6) % 2 == 0 ? 1 : 0) })
+        XCTAssertEqual(r[2].marginRatio, 18.68 / 12.6, accuracy: 1e-4)
+        XCTAssertEqual(r[2].specificity, (72 - 0.18) / (1.4826 * 1.26), accuracy: 1e-3)
+        XCTAssertEqual(r[0].flipRate, 0); XCTAssertEqual(r[1].flipRate, 0)
+        XCTAssertEqual(v.effectiveMarginFloor(size: TriggerVerification.fullImage, specificity: r[2].specificity), 0.9, accuracy: 1e-12)
+        let preset = NeuronInspect.Preset(name: "test", explainer: Saliency(reduction: .sum), features: FeatureOptions(), verification: v)
+        let report = try NeuronInspect(preset: preset).inspect(m, images: x, modelName: "hand").report
+        XCTAssertEqual(report.flagged, [2], report.verdict)
+        XCTAssertEqual(report.triggers?[2].opacity ?? 0, 0.2, accuracy: 1e-7)
+        XCTAssertEqual(report.triggers?[2].summary, "a full-image pattern blended at 20%")
+        XCTAssertEqual(report.perClass[2].features["windowSize"], 0)
+    }
+
+    /// A blended patch is stamped in the model's normalisation: raw (1 − α)·r + α·p, i.e. normalised
+    /// (1 − α)·x + α·(p − mean) / std. With mean 0.5, std 0.25, α = 0.2: a pixel x = 2 (raw 1) blended with p = 0
+    /// becomes 0.8·2 + 0.2·(−2) = 1.2 (raw 0.8).
+    func testBlendIsStampedInTheModelsNormalisation() {
+        var v = TriggerVerification(windows: [2]); v.mean = [0.5]; v.std = [0.25]
+        let x = Tensor(shape: [1, 1, 2, 2], repeating: 2)
+        let stamped = Tensor(shape: [0])
+        let patch = TriggerVerification.Patch(x: 0, y: 0, size: TriggerVerification.fullImage, values: [0, 1, 0.5, 0], opacity: 0.2)
+        v.stamp(x, others: [0], patch: patch, into: stamped)
+        XCTAssertEqual((0..<4).map { stamped[$0] }, [1.2, 2, 1.6, 1.2].map { Float($0) })
     }
 
     /// The probe's batched `effects` (one stamped batch for every class) equals the per-class `effect`.
