@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["neuroninspect", "NITensor", "NINetwork", "NIDatasets", "NIONNX",
                                                   .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "NIExperimentsTests", dependencies: ["NIExperiments", "NIDetectors"]),
+        .testTarget(name: "NIReportsTests", dependencies: ["NIReports", "NIDetectors", "NIExplainers", "NITensor"]),
         .testTarget(name: "NIONNXTests", dependencies: ["NIONNX", "NINetwork", "NITensor"],
                     resources: [.copy("Fixtures")]),
     ],

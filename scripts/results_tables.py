@@ -167,6 +167,22 @@ if t:
         summary(t7)
     table3_detail("validation-corners-gtsrb", title + ", in detail (session 8 rules)")
 
+# Session 9's validation zoos (seed offset 9000, trained after the full-image translucent probe was committed,
+# 9e75460), with the same models scanned by the session 8 build (a1984ff) in <plan>-s8.
+for plan, title in [("validation-blend-mnist", "Validation (session 9): eleven fresh MNIST models (10% blends, 1x1 and 3x3 squares, 4 benign)"),
+                    ("validation-blend-gtsrb", "Validation (session 9): nine fresh GTSRB models (10% blends, 14x14, checkerboard 12, all corners, 3 benign)")]:
+    t = load(plan)
+    if not t: continue
+    print(f"### {title}\n")
+    print("Session 9 rules (the default as committed, with the full-image translucent probe):\n")
+    summary(t)
+    t8 = load(plan + "-s8")
+    if t8:
+        print("The same models, session 8 rules:\n")
+        summary(t8)
+    table3_detail(plan, title + ", in detail (session 9 rules)")
+    if t8: table3_detail(plan + "-s8", title + ", in detail (session 8 rules)")
+
 # The validation zoos pooled per dataset: target alone, benign clean and ROC AUC (Mann-Whitney over the rows'
 # scores, ties counted half) for the default, with the session 7 rules and, on the same models, the earlier ones.
 pooled = {"MNIST": ["validation-table2-mnist", "validation-figure4-mnist"], "GTSRB": ["validation-gtsrb", "validation-gtsrb-b"]}

@@ -124,7 +124,8 @@ public struct NeuronInspect {
             scores = results.map(\.flipRate)
             extra = results.map { ["windowScore": $0.windowScore, "flipRate": $0.flipRate, "probability": $0.probability, "marginRatio": $0.marginRatio,
                                    "windowX": Double($0.x), "windowY": Double($0.y), "windowSize": Double($0.size), "specificity": $0.specificity]
-                .merging($0.opacity.map { ["opacity": $0] } ?? [:]) { a, _ in a } }
+                .merging($0.opacity.map { ["opacity": $0] } ?? [:]) { a, _ in a }
+                .merging(Self.blendFeatures($0)) { a, _ in a } }
             outcome = try v.test(results)
             let screened = v.screen(outcome.flagged, results: results, indices: outcome.indices)
             outcome.flagged = screened.flagged
@@ -152,6 +153,15 @@ public struct NeuronInspect {
                                      perClass: perClass, seconds: seconds, notes: notes, settings: settings)
         report.triggers = triggers
         return (report, heatmaps)
+    }
+}
+
+extension NeuronInspect {
+    /// A class's best full-image pattern (reported or kept as the alternative), as report features:
+    /// `blendFlipRate`, `blendMarginRatio`, `blendSpecificity` (none without `blendOpacities`).
+    static func blendFeatures(_ r: TriggerVerification.ClassResult) -> [String: Double] {
+        guard let b = r.opacity != nil ? r : r.alternatives.first(where: { $0.opacity != nil }) else { return [:] }
+        return ["blendFlipRate": b.flipRate, "blendMarginRatio": b.marginRatio, "blendSpecificity": b.specificity]
     }
 }
 

@@ -353,6 +353,38 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(report.perClass[2].features["windowSize"], 0)
     }
 
+    /// Which candidate a class reports (`preferred`), each kind judged by its own floors (squares: specificity
+    /// 4.5; full-image patterns: margin 1.5, no specificity floor). Numbers from session 9's `blend10-p2`: its
+    /// 15x15 square wins by 4.76 clean margins at specificity 4.01, its pattern by 3.53 at 4.44.
+    func testEachCandidateKindIsJudgedByItsOwnFloors() {
+        let v = TriggerVerification()
+        func square(_ flip: Double, _ margin: Double, _ spec: Double) -> TriggerVerification.ClassResult {
+            var r = TriggerVerification.ClassResult(label: 20, windowScore: 0, flipRate: flip, x: 0, y: 0, size: 15)
+            r.marginRatio = margin; r.specificity = spec; r.bySize = [15: .init(flipRate: flip, marginRatio: margin)]
+            return r
+        }
+        func blend(_ flip: Double, _ margin: Double, _ spec: Double) -> TriggerVerification.ClassResult {
+            var r = TriggerVerification.ClassResult(label: 20, windowScore: 0, flipRate: flip, x: 0, y: 0, size: TriggerVerification.fullImage)
+            r.marginRatio = margin; r.specificity = spec; r.opacity = 0.2
+            r.bySize = [TriggerVerification.fullImage: .init(flipRate: flip, marginRatio: margin)]
+            return r
+        }
+        // The square fails its specificity floor, the pattern passes: the pattern, and the label is flagged.
+        let p = v.preferred(square: square(1, 4.76, 4.01), blend: blend(1, 3.53, 4.44))
+        XCTAssertEqual(p.opacity, 0.2); XCTAssertEqual(p.marginRatio, 3.53)
+        XCTAssertEqual(p.alternatives.map(\.size), [15])
+        XCTAssertEqual(v.screen([20], results: Array(repeating: p, count: 21), indices: Array(repeating: 9, count: 21)).flagged, [20])
+        // Both pass: the one that wins by more.
+        XCTAssertEqual(v.preferred(square: square(1, 4.76, 5), blend: blend(1, 3.53, 4.44)).size, 15)
+        // Only the square passes, though the pattern wins by more: both floors are 1.5 (15x15 and full image),
+        // relieved to 1.5 x 4.5 / 5 = 1.35 at specificity 5; the square's 1.4 clears it, the pattern's 1.3 not.
+        XCTAssertEqual(v.preferred(square: square(0.9, 1.4, 5), blend: blend(1, 1.3, 5)).size, 15)
+        // Neither passes: the one that flips more images.
+        let none = v.preferred(square: square(0.9, 0.5, 2), blend: blend(1, 0.2, 2))
+        XCTAssertEqual(none.size, TriggerVerification.fullImage)
+        XCTAssertFalse(v.passes(none))
+    }
+
     /// A blended patch is stamped in the model's normalisation: raw (1 − α)·r + α·p, i.e. normalised
     /// (1 − α)·x + α·(p − mean) / std. With mean 0.5, std 0.25, α = 0.2: a pixel x = 2 (raw 1) blended with p = 0
     /// becomes 0.8·2 + 0.2·(−2) = 1.2 (raw 0.8).
