@@ -181,7 +181,25 @@ for plan, title in [("validation-blend-mnist", "Validation (session 9): eleven f
         print("The same models, session 8 rules:\n")
         summary(t8)
     table3_detail(plan, title + ", in detail (session 9 rules)")
-    if t8: table3_detail(plan + "-s8", title + ", in detail (session 8 rules)")
+    t10 = load(plan + "-s10")
+    if t10:
+        print("The same models replayed with the session 10 rules (tuning data for them: these models showed the need):\n")
+        summary(t10)
+        table3_detail(plan + "-s10", title + ", in detail (session 10 rules, replay)")
+
+# Session 10's validation zoo (seed offset 10000, trained after the session 10 rule was committed, 4945305), with
+# the same models scanned by the session 9 build (9e75460) in <plan>-s9.
+t = load("validation-s10-gtsrb")
+if t:
+    title = "Validation (session 10): eight fresh GTSRB models (three new 10% blends, 12x12 square, 10x10 checkerboard, 3 benign)"
+    print(f"### {title}\n")
+    print("Session 10 rules (the default as committed):\n")
+    summary(t)
+    t9 = load("validation-s10-gtsrb-s9")
+    if t9:
+        print("The same models, session 9 rules:\n")
+        summary(t9)
+    table3_detail("validation-s10-gtsrb", title + ", in detail (session 10 rules)")
 
 # The validation zoos pooled per dataset: target alone, benign clean and ROC AUC (Mann-Whitney over the rows'
 # scores, ties counted half) for the default, with the session 7 rules and, on the same models, the earlier ones.
@@ -226,7 +244,7 @@ print("| zoo | models | training (min) | " + " | ".join(["detectors (min, per de
 print("|---|---:|---:|---|---:|")
 for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3",
              "validation-table2-mnist", "validation-figure4-mnist", "validation-gtsrb", "validation-gtsrb-b",
-             "validation-corners-gtsrb"]:
+             "validation-corners-gtsrb", "validation-blend-mnist", "validation-blend-gtsrb", "validation-s10-gtsrb"]:
     t = load(plan)
     if not t: continue
     train = 0.0; n = 0

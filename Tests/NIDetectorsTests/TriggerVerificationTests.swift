@@ -383,6 +383,12 @@ final class TriggerVerificationTests: XCTestCase {
         let none = v.preferred(square: square(0.9, 0.5, 2), blend: blend(1, 0.2, 2))
         XCTAssertEqual(none.size, TriggerVerification.fullImage)
         XCTAssertFalse(v.passes(none))
+        // The ROC score of a full-image candidate: no specificity term, the margin against 1.5 (not relieved
+        // at specificity 3.3): min(9 / 2, 1 / 0.65, 2.29 / 1.5).
+        XCTAssertEqual(v.evidence(anomalyIndex: 9, flipRate: 1, marginRatio: 2.29, specificity: 3.3, windowSize: TriggerVerification.fullImage),
+                       2.29 / 1.5, accuracy: 1e-12)
+        XCTAssertEqual(v.evidence(anomalyIndex: 9, flipRate: 1, marginRatio: 2.29, specificity: 3.3, windowSize: 15),
+                       3.3 / 4.5, accuracy: 1e-12, "a square's specificity counts")
     }
 
     /// A blended patch is stamped in the model's normalisation: raw (1 − α)·r + α·p, i.e. normalised
