@@ -136,73 +136,68 @@ table3_detail("table3-gtsrb-seed2", "Table 3, second seed, in detail")
 table3("table3-gtsrb-seed3", "Table 3, third seed (validation: trained and scanned after the rules were fixed)")
 table3_detail("table3-gtsrb-seed3", "Table 3, third seed, in detail")
 
-# Session 7's validation zoos (seed offset 7000, trained after the session 7 rules were committed), each with
-# the same models scanned by the session 5/6 rules (an out/bin copy of the earlier build) in <plan>-s6.
+# A validation zoo: trained after the rules that scan it were committed, the same models also scanned by an
+# earlier build (<plan>-<earlier suffix>) and, for tuning data of a later rule, replayed by a later build.
+def validation(plan, title, rules, earlier=None, replay=None):
+    t = load(plan)
+    if not t: return
+    print(f"### {title}\n")
+    print(f"{rules} rules (the default as committed):\n")
+    summary(t)
+    if earlier and load(plan + "-" + earlier[0]):
+        print(f"The same models, {earlier[1]} rules:\n")
+        summary(load(plan + "-" + earlier[0]))
+    table3_detail(plan, title + f", in detail ({rules.lower()} rules)")
+    if replay and load(plan + "-" + replay[0]):
+        print(f"The same models replayed with the {replay[1]} rules (tuning data for them: these models showed the need):\n")
+        summary(load(plan + "-" + replay[0]))
+        table3_detail(plan + "-" + replay[0], title + f", in detail ({replay[1]} rules, replay)")
+
+# Session 7 (seed offset 7000; earlier: the session 5/6 build), session 8 (offset 8000, corner probe 99f2aed;
+# earlier: 37eab10), session 9 (offset 9000, full-image probe 9e75460; earlier: a1984ff; replayed by session
+# 10's build), session 10 (offset 10000, 4945305; earlier: 9e75460), session 11 (offset 11000, the session 10 rules).
 for plan, title in [("validation-table2-mnist", "Validation: Table 2's cells, fresh models (MNIST)"),
                     ("validation-figure4-mnist", "Validation: Figure 4's cells and the 10% blend, fresh models (MNIST)"),
                     ("validation-gtsrb", "Validation: six fresh GTSRB models (hard cells)"),
                     ("validation-gtsrb-b", "Validation: four more fresh GTSRB models (8 and 12 px, bottom right)")]:
-    t = load(plan)
-    if not t: continue
-    print(f"### {title}\n")
-    print("Session 7 rules (the default as committed):\n")
-    summary(t)
-    t6 = load(plan + "-s6")
-    if t6:
-        print("The same models, session 5/6 rules:\n")
-        summary(t6)
-    table3_detail(plan, title + ", in detail (session 7 rules)")
-
-# Session 8's validation zoo (seed offset 8000, trained after the corner probe was committed, 99f2aed), with the
-# same models scanned by the session 7 build (37eab10) in <plan>-s7.
-t = load("validation-corners-gtsrb")
-if t:
-    title = "Validation (session 8): six fresh GTSRB models (6x6 triggers at corners, 2 benign)"
-    print(f"### {title}\n")
-    print("Session 8 rules (the default as committed, with the corner probe):\n")
-    summary(t)
-    t7 = load("validation-corners-gtsrb-s7")
-    if t7:
-        print("The same models, session 7 rules:\n")
-        summary(t7)
-    table3_detail("validation-corners-gtsrb", title + ", in detail (session 8 rules)")
-
-# Session 9's validation zoos (seed offset 9000, trained after the full-image translucent probe was committed,
-# 9e75460), with the same models scanned by the session 8 build (a1984ff) in <plan>-s8.
+    validation(plan, title, "Session 7", earlier=("s6", "session 5/6"))
+validation("validation-corners-gtsrb", "Validation (session 8): six fresh GTSRB models (6x6 triggers at corners, 2 benign)",
+           "Session 8", earlier=("s7", "session 7"))
 for plan, title in [("validation-blend-mnist", "Validation (session 9): eleven fresh MNIST models (10% blends, 1x1 and 3x3 squares, 4 benign)"),
                     ("validation-blend-gtsrb", "Validation (session 9): nine fresh GTSRB models (10% blends, 14x14, checkerboard 12, all corners, 3 benign)")]:
-    t = load(plan)
-    if not t: continue
-    print(f"### {title}\n")
-    print("Session 9 rules (the default as committed, with the full-image translucent probe):\n")
-    summary(t)
-    t8 = load(plan + "-s8")
-    if t8:
-        print("The same models, session 8 rules:\n")
-        summary(t8)
-    table3_detail(plan, title + ", in detail (session 9 rules)")
-    t10 = load(plan + "-s10")
-    if t10:
-        print("The same models replayed with the session 10 rules (tuning data for them: these models showed the need):\n")
-        summary(t10)
-        table3_detail(plan + "-s10", title + ", in detail (session 10 rules, replay)")
+    validation(plan, title, "Session 9", earlier=("s8", "session 8"), replay=("s10", "session 10"))
+validation("validation-s10-gtsrb", "Validation (session 10): eight fresh GTSRB models (three new 10% blends, 12x12 square, 10x10 checkerboard, 3 benign)",
+           "Session 10", earlier=("s9", "session 9"))
+validation("validation-s11-gtsrb", "Validation (session 11): nine fresh GTSRB models (14x14, checkerboard 8, 6x6 at all corners, 10x10 to label 3, two new 10% blends, 3 benign)",
+           "Session 10")
 
-# Session 10's validation zoo (seed offset 10000, trained after the session 10 rule was committed, 4945305), with
-# the same models scanned by the session 9 build (9e75460) in <plan>-s9.
-t = load("validation-s10-gtsrb")
-if t:
-    title = "Validation (session 10): eight fresh GTSRB models (three new 10% blends, 12x12 square, 10x10 checkerboard, 3 benign)"
-    print(f"### {title}\n")
-    print("Session 10 rules (the default as committed):\n")
-    summary(t)
-    t9 = load("validation-s10-gtsrb-s9")
-    if t9:
-        print("The same models, session 9 rules:\n")
-        summary(t9)
-    table3_detail("validation-s10-gtsrb", title + ", in detail (session 10 rules)")
+def pooled_cells(rows):
+    """Rows of one detector pooled: 'models | target alone | benign clean | ROC AUC' cells (Mann-Whitney AUC over
+    the rows' scores, ties counted half)."""
+    pos = [r["score"] for r in rows if r["trojaned"]]; neg = [r["score"] for r in rows if not r["trojaned"]]
+    auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
+    alone = sum(r["correct"] for r in rows if r["trojaned"]); clean = sum(r["correct"] for r in rows if not r["trojaned"])
+    return f"{len(rows)} | {alone}/{len(pos)} ({100 * alone / max(len(pos), 1):.0f}%) | {clean}/{len(neg)} | {auc}"
 
-# The validation zoos pooled per dataset: target alone, benign clean and ROC AUC (Mann-Whitney over the rows'
-# scores, ties counted half) for the default, with the session 7 rules and, on the same models, the earlier ones.
+def default_rows(plans, suffix=""):
+    return [r for p in plans if load(p + suffix) for r in load(p + suffix)["rows"] if r["detector"] == "neuroninspect:default"]
+
+# Every fresh GTSRB validation zoo since session 7, each scanned by the rules committed before it was trained.
+fresh = [("session 7", ["validation-gtsrb", "validation-gtsrb-b"]), ("session 8", ["validation-corners-gtsrb"]),
+         ("session 9", ["validation-blend-gtsrb"]), ("session 10", ["validation-s10-gtsrb"]),
+         ("session 10 (session 11's zoo)", ["validation-s11-gtsrb"])]
+if any(load(p) for _, ps in fresh for p in ps):
+    print("### Fresh GTSRB validation zoos pooled (neuroninspect:default, each zoo by the rules committed before it was trained)\n")
+    print("| rules | models | target flagged alone | benign clean | ROC AUC |")
+    print("|---|---:|---:|---:|---:|")
+    every = []
+    for rules, plans in fresh:
+        rows = default_rows(plans); every += rows
+        if rows: print(f"| {rules} | {pooled_cells(rows)} |")
+    print(f"| all of them on this machine | {pooled_cells(every)} |\n")
+
+# The validation zoos pooled per dataset for the default, with the session 7 rules and, on the same models, the
+# earlier ones.
 pooled = {"MNIST": ["validation-table2-mnist", "validation-figure4-mnist"], "GTSRB": ["validation-gtsrb", "validation-gtsrb-b"]}
 if any(load(p) for ps in pooled.values() for p in ps):
     print("### Validation pooled (neuroninspect:default)\n")
@@ -210,12 +205,8 @@ if any(load(p) for ps in pooled.values() for p in ps):
     print("|---|---|---:|---:|---:|---:|")
     for ds, plans in pooled.items():
         for suffix, rules in [("", "session 7"), ("-s6", "session 5/6")]:
-            rows = [r for p in plans if load(p + suffix) for r in load(p + suffix)["rows"] if r["detector"] == "neuroninspect:default"]
-            if not rows: continue
-            pos = [r["score"] for r in rows if r["trojaned"]]; neg = [r["score"] for r in rows if not r["trojaned"]]
-            auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
-            alone = sum(r["correct"] for r in rows if r["trojaned"]); clean = sum(r["correct"] for r in rows if not r["trojaned"])
-            print(f"| {ds} | {rules} | {len(rows)} | {alone}/{len(pos)} | {clean}/{len(neg)} | {auc} |")
+            rows = default_rows(plans, suffix)
+            if rows: print(f"| {ds} | {rules} | {pooled_cells(rows)} |")
     print()
 
 t = load("image-count-mnist")
@@ -244,7 +235,7 @@ print("| zoo | models | training (min) | " + " | ".join(["detectors (min, per de
 print("|---|---:|---:|---|---:|")
 for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3",
              "validation-table2-mnist", "validation-figure4-mnist", "validation-gtsrb", "validation-gtsrb-b",
-             "validation-corners-gtsrb", "validation-blend-mnist", "validation-blend-gtsrb", "validation-s10-gtsrb"]:
+             "validation-corners-gtsrb", "validation-blend-mnist", "validation-blend-gtsrb", "validation-s10-gtsrb", "validation-s11-gtsrb"]:
     t = load(plan)
     if not t: continue
     train = 0.0; n = 0
