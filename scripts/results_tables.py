@@ -156,6 +156,7 @@ def validation(plan, title, rules, earlier=None, replay=None):
 # Session 7 (seed offset 7000; earlier: the session 5/6 build), session 8 (offset 8000, corner probe 99f2aed;
 # earlier: 37eab10), session 9 (offset 9000, full-image probe 9e75460; earlier: a1984ff; replayed by session
 # 10's build), session 10 (offset 10000, 4945305; earlier: 9e75460), session 11 (offset 11000, the session 10 rules).
+# Session 12: Table 3's whole grid, third seed (table3-gtsrb-seed3, offset 2000, never trained before), the same rules.
 for plan, title in [("validation-table2-mnist", "Validation: Table 2's cells, fresh models (MNIST)"),
                     ("validation-figure4-mnist", "Validation: Figure 4's cells and the 10% blend, fresh models (MNIST)"),
                     ("validation-gtsrb", "Validation: six fresh GTSRB models (hard cells)"),
@@ -172,12 +173,14 @@ validation("validation-s11-gtsrb", "Validation (session 11): nine fresh GTSRB mo
            "Session 10")
 
 def pooled_cells(rows):
-    """Rows of one detector pooled: 'models | target alone | benign clean | ROC AUC' cells (Mann-Whitney AUC over
+    """Rows of one detector pooled: 'models | target alone | target among the flagged | benign clean | ROC AUC' cells (Mann-Whitney AUC over
     the rows' scores, ties counted half)."""
     pos = [r["score"] for r in rows if r["trojaned"]]; neg = [r["score"] for r in rows if not r["trojaned"]]
     auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
     alone = sum(r["correct"] for r in rows if r["trojaned"]); clean = sum(r["correct"] for r in rows if not r["trojaned"])
-    return f"{len(rows)} | {alone}/{len(pos)} ({100 * alone / max(len(pos), 1):.0f}%) | {clean}/{len(neg)} | {auc}"
+    targets = lambda r: r["target"] if isinstance(r["target"], list) else [r["target"]]
+    among = sum(all(t in r["flagged"] for t in targets(r)) for r in rows if r["trojaned"])
+    return f"{len(rows)} | {alone}/{len(pos)} ({100 * alone / max(len(pos), 1):.0f}%) | {among}/{len(pos)} | {clean}/{len(neg)} | {auc}"
 
 def default_rows(plans, suffix=""):
     return [r for p in plans if load(p + suffix) for r in load(p + suffix)["rows"] if r["detector"] == "neuroninspect:default"]
@@ -185,11 +188,12 @@ def default_rows(plans, suffix=""):
 # Every fresh GTSRB validation zoo since session 7, each scanned by the rules committed before it was trained.
 fresh = [("session 7", ["validation-gtsrb", "validation-gtsrb-b"]), ("session 8", ["validation-corners-gtsrb"]),
          ("session 9", ["validation-blend-gtsrb"]), ("session 10", ["validation-s10-gtsrb"]),
-         ("session 10 (session 11's zoo)", ["validation-s11-gtsrb"])]
+         ("session 10 (session 11's zoo)", ["validation-s11-gtsrb"]),
+         ("session 10 (Table 3's third seed, session 12)", ["table3-gtsrb-seed3"])]
 if any(load(p) for _, ps in fresh for p in ps):
     print("### Fresh GTSRB validation zoos pooled (neuroninspect:default, each zoo by the rules committed before it was trained)\n")
-    print("| rules | models | target flagged alone | benign clean | ROC AUC |")
-    print("|---|---:|---:|---:|---:|")
+    print("| rules | models | target flagged alone | target among the flagged | benign clean | ROC AUC |")
+    print("|---|---:|---:|---:|---:|---:|")
     every = []
     for rules, plans in fresh:
         rows = default_rows(plans); every += rows
@@ -201,8 +205,8 @@ if any(load(p) for _, ps in fresh for p in ps):
 pooled = {"MNIST": ["validation-table2-mnist", "validation-figure4-mnist"], "GTSRB": ["validation-gtsrb", "validation-gtsrb-b"]}
 if any(load(p) for ps in pooled.values() for p in ps):
     print("### Validation pooled (neuroninspect:default)\n")
-    print("| dataset | rules | models | target flagged alone | benign clean | ROC AUC |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| dataset | rules | models | target flagged alone | target among the flagged | benign clean | ROC AUC |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for ds, plans in pooled.items():
         for suffix, rules in [("", "session 7"), ("-s6", "session 5/6")]:
             rows = default_rows(plans, suffix)
@@ -323,21 +327,24 @@ def roc_points(rows):
         pts.append((sum(s >= th for s in neg) / len(neg), sum(s >= th for s in pos) / len(pos), None))
     return pts
 
-tables = {p: load(p) for p in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb"]}
+tables = {p: load(p) for p in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed3"]}
 if any(tables.values()):
     print("### Figures\n")
 if tables["table2-mnist"]:
     figure3(tables["table2-mnist"], "figure3-mnist.svg", "Figure 3 (MNIST): anomaly index against trigger size")
 if tables["table3-gtsrb"]:
     figure3(tables["table3-gtsrb"], "figure3-gtsrb.svg", "Figure 3 (GTSRB): anomaly index against trigger size")
-for plan, label in [("figure4-mnist-multi", "MNIST"), ("table3-gtsrb", "GTSRB")]:
+if tables["table3-gtsrb-seed3"]:
+    figure3(tables["table3-gtsrb-seed3"], "figure3-gtsrb-seed3.svg",
+            "Figure 3 (GTSRB, third seed, session 10 rules): anomaly index against trigger size")
+for plan, label in [("figure4-mnist-multi", "MNIST"), ("table3-gtsrb", "GTSRB"), ("table3-gtsrb-seed3", "GTSRB-seed3")]:
     t = tables[plan]
     if not t: continue
     series = []
     for d in detectors(t):
         by = {}
         for r in t["rows"]:
-            if r["detector"] == d and r["trojaned"] and r.get("pattern") == "square" and r.get("size") == (6 if plan == "table3-gtsrb" else 3):
+            if r["detector"] == d and r["trojaned"] and r.get("pattern") == "square" and r.get("size") == (6 if plan.startswith("table3-gtsrb") else 3):
                 by.setdefault(r["triggerCount"], []).append(r["correct"])
         if by: series.append((d, [(k, sum(v) / len(v), None) for k, v in by.items()], d == "neural-cleanse"))
     svg_plot(f"figure4-{label.lower()}.svg", f"Figure 4 ({label}): several triggers to one target", "number of triggers",
@@ -357,7 +364,7 @@ if t:
             series += [(f"{base.split(':')[-1]}: detected", det, False), (f"{base.split(':')[-1]}: false alarms", fa, True)]
     svg_plot("image-count-mnist.svg", "Clean images per scan (MNIST)", "clean images", "fraction of models", series,
              xticks=None, ymax=1.0)
-for plan in ["table2-mnist", "table3-gtsrb"]:
+for plan in ["table2-mnist", "table3-gtsrb", "table3-gtsrb-seed3"]:
     t = tables[plan]
     if not t: continue
     series = []

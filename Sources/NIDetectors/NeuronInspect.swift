@@ -125,7 +125,8 @@ public struct NeuronInspect {
             extra = results.map { ["windowScore": $0.windowScore, "flipRate": $0.flipRate, "probability": $0.probability, "marginRatio": $0.marginRatio,
                                    "windowX": Double($0.x), "windowY": Double($0.y), "windowSize": Double($0.size), "specificity": $0.specificity]
                 .merging($0.opacity.map { ["opacity": $0] } ?? [:]) { a, _ in a }
-                .merging(Self.blendFeatures($0)) { a, _ in a } }
+                .merging(Self.blendFeatures($0)) { a, _ in a }
+                .merging(Self.squareFeatures($0)) { a, _ in a } }
             outcome = try v.test(results)
             let screened = v.screen(outcome.flagged, results: results, indices: outcome.indices)
             outcome.flagged = screened.flagged
@@ -162,6 +163,15 @@ extension NeuronInspect {
     static func blendFeatures(_ r: TriggerVerification.ClassResult) -> [String: Double] {
         guard let b = r.opacity != nil ? r : r.alternatives.first(where: { $0.opacity != nil }) else { return [:] }
         return ["blendFlipRate": b.flipRate, "blendMarginRatio": b.marginRatio, "blendSpecificity": b.specificity]
+    }
+
+    /// A class's best square window (reported or kept as the alternative), as report features:
+    /// `squareFlipRate`, `squareMarginRatio`, `squareSpecificity`, `squareWindowSize`. When a class reports its
+    /// full-image pattern, these say how its square did (e.g. a small corner trigger whose square lost).
+    static func squareFeatures(_ r: TriggerVerification.ClassResult) -> [String: Double] {
+        guard let q = r.opacity == nil ? r : r.alternatives.first(where: { $0.opacity == nil }) else { return [:] }
+        return ["squareFlipRate": q.flipRate, "squareMarginRatio": q.marginRatio, "squareSpecificity": q.specificity,
+                "squareWindowSize": Double(q.size)]
     }
 }
 

@@ -373,6 +373,10 @@ final class TriggerVerificationTests: XCTestCase {
         let p = v.preferred(square: square(1, 4.76, 4.01), blend: blend(1, 3.53, 4.44))
         XCTAssertEqual(p.opacity, 0.2); XCTAssertEqual(p.marginRatio, 3.53)
         XCTAssertEqual(p.alternatives.map(\.size), [15])
+        // The report carries both kinds: the pattern as reported, the square that lost beside it.
+        XCTAssertEqual(NeuronInspect.blendFeatures(p), ["blendFlipRate": 1, "blendMarginRatio": 3.53, "blendSpecificity": 4.44])
+        XCTAssertEqual(NeuronInspect.squareFeatures(p),
+                       ["squareFlipRate": 1, "squareMarginRatio": 4.76, "squareSpecificity": 4.01, "squareWindowSize": 15])
         XCTAssertEqual(v.screen([20], results: Array(repeating: p, count: 21), indices: Array(repeating: 9, count: 21)).flagged, [20])
         // Both pass: the one that wins by more.
         XCTAssertEqual(v.preferred(square: square(1, 4.76, 5), blend: blend(1, 3.53, 4.44)).size, 15)
