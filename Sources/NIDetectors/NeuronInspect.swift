@@ -161,7 +161,7 @@ extension NeuronInspect {
     /// A class's best full-image pattern (reported or kept as the alternative), as report features:
     /// `blendFlipRate`, `blendMarginRatio`, `blendSpecificity` (none without `blendOpacities`).
     static func blendFeatures(_ r: TriggerVerification.ClassResult) -> [String: Double] {
-        guard let b = r.opacity != nil ? r : r.alternatives.first(where: { $0.opacity != nil }) else { return [:] }
+        guard let b = candidate(r, blend: true) else { return [:] }
         return ["blendFlipRate": b.flipRate, "blendMarginRatio": b.marginRatio, "blendSpecificity": b.specificity]
     }
 
@@ -169,9 +169,14 @@ extension NeuronInspect {
     /// `squareFlipRate`, `squareMarginRatio`, `squareSpecificity`, `squareWindowSize`. When a class reports its
     /// full-image pattern, these say how its square did (e.g. a small corner trigger whose square lost).
     static func squareFeatures(_ r: TriggerVerification.ClassResult) -> [String: Double] {
-        guard let q = r.opacity == nil ? r : r.alternatives.first(where: { $0.opacity == nil }) else { return [:] }
+        guard let q = candidate(r, blend: false) else { return [:] }
         return ["squareFlipRate": q.flipRate, "squareMarginRatio": q.marginRatio, "squareSpecificity": q.specificity,
                 "squareWindowSize": Double(q.size)]
+    }
+
+    /// A class's candidate of one kind (full-image pattern or square): the reported one or its alternative.
+    private static func candidate(_ r: TriggerVerification.ClassResult, blend: Bool) -> TriggerVerification.ClassResult? {
+        (r.opacity != nil) == blend ? r : r.alternatives.first { ($0.opacity != nil) == blend }
     }
 }
 
