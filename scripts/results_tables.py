@@ -135,6 +135,16 @@ table3("table3-gtsrb-seed2", "Table 3, second seed (fresh models, a subset of th
 table3_detail("table3-gtsrb-seed2", "Table 3, second seed, in detail")
 table3("table3-gtsrb-seed3", "Table 3, third seed (validation: trained and scanned after the rules were fixed)")
 table3_detail("table3-gtsrb-seed3", "Table 3, third seed, in detail")
+# Session 13: the third seed replayed by the session 13 rules (tuning data for them), and the fourth seed (sizes 6
+# and 8 and two benign nets, seed offset 13000), trained before and scanned after the session 13 rules were
+# committed, also scanned by the session 12 build (the session 10 rules).
+if load("table3-gtsrb-seed3-s13"):
+    print("### Table 3, third seed, replayed by the session 13 rules (tuning data for them)\n")
+    summary(load("table3-gtsrb-seed3-s13"))
+    table3_detail("table3-gtsrb-seed3-s13", "Table 3, third seed, in detail (session 13 rules, replay)")
+if load("validation-blend-mnist-s13"):
+    print("### Session 9's MNIST validation zoo replayed by the session 13 rules\n")
+    summary(load("validation-blend-mnist-s13"))
 
 # A validation zoo: trained after the rules that scan it were committed, the same models also scanned by an
 # earlier build (<plan>-<earlier suffix>) and, for tuning data of a later rule, replayed by a later build.
@@ -171,6 +181,8 @@ validation("validation-s10-gtsrb", "Validation (session 10): eight fresh GTSRB m
            "Session 10", earlier=("s9", "session 9"))
 validation("validation-s11-gtsrb", "Validation (session 11): nine fresh GTSRB models (14x14, checkerboard 8, 6x6 at all corners, 10x10 to label 3, two new 10% blends, 3 benign)",
            "Session 10")
+validation("table3-gtsrb-seed4", "Validation (session 13): Table 3's fourth seed, fresh GTSRB models",
+           "Session 13", earlier=("s12", "session 10 (the session 12 build)"))
 
 def pooled_cells(rows):
     """Rows of one detector pooled: 'models | target alone | target among the flagged | benign clean | ROC AUC' cells (Mann-Whitney AUC over
@@ -189,7 +201,8 @@ def default_rows(plans, suffix=""):
 fresh = [("session 7", ["validation-gtsrb", "validation-gtsrb-b"]), ("session 8", ["validation-corners-gtsrb"]),
          ("session 9", ["validation-blend-gtsrb"]), ("session 10", ["validation-s10-gtsrb"]),
          ("session 10 (session 11's zoo)", ["validation-s11-gtsrb"]),
-         ("session 10 (Table 3's third seed, session 12)", ["table3-gtsrb-seed3"])]
+         ("session 10 (Table 3's third seed, session 12)", ["table3-gtsrb-seed3"]),
+         ("session 13 (Table 3's fourth seed)", ["table3-gtsrb-seed4"])]
 if any(load(p) for _, ps in fresh for p in ps):
     print("### Fresh GTSRB validation zoos pooled (neuroninspect:default, each zoo by the rules committed before it was trained)\n")
     print("| rules | models | target flagged alone | target among the flagged | benign clean | ROC AUC |")
@@ -237,7 +250,7 @@ if t:
 print("### Time recorded by the zoo runs\n")
 print("| zoo | models | training (min) | " + " | ".join(["detectors (min, per detector)"]) + " | total (min) |")
 print("|---|---:|---:|---|---:|")
-for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3",
+for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3", "table3-gtsrb-seed4",
              "validation-table2-mnist", "validation-figure4-mnist", "validation-gtsrb", "validation-gtsrb-b",
              "validation-corners-gtsrb", "validation-blend-mnist", "validation-blend-gtsrb", "validation-s10-gtsrb", "validation-s11-gtsrb"]:
     t = load(plan)

@@ -33,7 +33,8 @@ import NIExplainers
 ///    checked on a third) with a window whose margin ratio reaches `effectiveMarginFloor` (1 clean margin, more
 ///    for windows over 10 pixels, less for very specific patches) and a patch `specificity` of
 ///    `minimumSpecificity`, and when several pass, those whose margin ratio is under `secondaryMarginShare` of
-///    the strongest one's are dropped (`screen`; docs/DETECTION.md).
+///    the strongest one's, or whose margin x specificity is under `secondaryEvidenceShare` of the strongest
+///    one's, are dropped (`screen`; docs/DETECTION.md).
 public struct TriggerVerification: Codable, Sendable {
     /// Square window sizes tried per class; the one that flips most images counts.
     public var windows: [Int]
@@ -56,6 +57,13 @@ public struct TriggerVerification: Codable, Sendable {
     /// GTSRB, 65-92% flips), but those flips are narrow wins: median margins 0.2-0.4x the real target's, whose
     /// patch wins by 1.5-4.5 clean margins (docs/DETECTION.md).
     public var secondaryMarginShare: Double = 0.5
+    /// When several labels pass, a label whose evidence (its passing margin ratio x that patch's specificity, the
+    /// product the relieved margin floor bounds) is below this share of the largest among them is not flagged but
+    /// named in a note as a weaker candidate (session 13; 0: off). On a checkerboard-trojaned net the checkerboard
+    /// stamped elsewhere also drives a few labels confidently and singly, and on Table 3's third seed the target's
+    /// evidence was 1.2-1.8x theirs (and 1.6x a lone adversarial patch's beside a 6x6 square); a near tie keeps
+    /// both (docs/DETECTION.md, "Session 13").
+    public var secondaryEvidenceShare: Double = 0.9
     /// Larger windows added as fractions of the image side (a 14x14 trigger on a 32x32 image is not found
     /// by a 7x7 window: its parts do not flip the model, and a 10x10 one reached 8% of the images where a 15x15
     /// one reached 100%), when at least `largeWindowMinimum` pixels: 10x10 and 15x15 on 32x32 GTSRB, 13x13 on
@@ -178,7 +186,7 @@ public struct TriggerVerification: Codable, Sendable {
         public var patch: [Float] = []
         public var opacity: Double? = nil
         /// The best flip rate and margin ratio reached with each window size tried (the squares' sizes, or
-        /// `fullImage` for a full-image pattern).
+        /// `fullImage` for a full-image pattern), and the specificity of that size's best patch (`preferredSquare`).
         public var bySize: [Int: SizeBest] = [:]
         /// The class's best candidate of the other kind (its best full-image pattern when this is a square, and
         /// the reverse), which did not pass its floors or won by less (`run`); empty without `blendOpacities`.
@@ -198,9 +206,13 @@ public struct TriggerVerification: Codable, Sendable {
     }
 
     /// A class's best patch of one window size.
+    /// `specificity` is that patch's own (nil until measured: then the class's reported one stands for it).
     public struct SizeBest: Sendable, Equatable {
         public var flipRate: Double, marginRatio: Double
-        public init(flipRate: Double, marginRatio: Double) { self.flipRate = flipRate; self.marginRatio = marginRatio }
+        public var specificity: Double? = nil
+        public init(flipRate: Double, marginRatio: Double, specificity: Double? = nil) {
+            self.flipRate = flipRate; self.marginRatio = marginRatio; self.specificity = specificity
+        }
     }
 
     /// `signed` holds signed heatmaps `[classes, N, H, W]` (e.g. SmoothGrad of rectified saliency summed over
@@ -233,6 +245,8 @@ public struct TriggerVerification: Codable, Sendable {
         let stamped = Tensor(shape: [0])
         var results: [ClassResult] = []
         var initial: [[Int: (x: Int, y: Int)]] = []
+        // Each class's best square of each window size (flip rate, then margin), judged by its own floors at the end.
+        var squareBest = [[Int: (effect: Effect, patch: Patch)]](repeating: [:], count: classes)
         let windows = windowSizes(height: h, width: w)
         for cl in 0..<classes {
             // Integral image of the contrast map (what this class looks at that the median class does not).
@@ -262,6 +276,7 @@ public struct TriggerVerification: Codable, Sendable {
                                     patch: sp,
                                     stamped: stamped)
                 chosen.bySize[k] = SizeBest(flipRate: e.flipRate, marginRatio: e.margin / cleanMargin)
+                squareBest[cl][k] = (e, sp)
                 if e > Effect(flipRate: chosen.flipRate, probability: chosen.probability, margin: chosen.marginRatio * cleanMargin) {
                     let sizes = chosen.bySize
                     chosen = ClassResult(label: cl, windowScore: best, flipRate: e.flipRate, probability: e.probability, x: bx, y: by, size: k,
@@ -283,6 +298,7 @@ public struct TriggerVerification: Codable, Sendable {
             let m = e.margin / cleanMargin
             if let b = r.bySize[patch.size], (b.flipRate, b.marginRatio) >= (e.flipRate, m) {} else {
                 r.bySize[patch.size] = SizeBest(flipRate: e.flipRate, marginRatio: m)
+                if patch.opacity == nil { squareBest[r.label][patch.size] = (e, patch) }
             }
             if e > Effect(flipRate: r.flipRate, probability: r.probability, margin: r.marginRatio * cleanMargin) {
                 r.flipRate = e.flipRate; r.probability = e.probability; r.marginRatio = m
@@ -407,9 +423,25 @@ public struct TriggerVerification: Codable, Sendable {
             r.specificity = specificity(model, images: images, clean: cleanRows, predictions: predictions,
                                         label: r.label, patch: patch, stamped: stamped)
         }
+        // Each window size's best square is judged by its own floors, its specificity measured on its own patch:
+        // the class's square is the passing size that wins by most (ties: the larger specificity), else the one
+        // that flips most. Flip rate is a floor, not a ranking (session 13): ranked first, a 10x10 square flipping 92%
+        // of the images by 1.55 clean margins at specificity 3.6 hid the 7x7 one flipping 90% by 4.4 at 5.3.
         for cl in 0..<classes {
-            measureSpecificity(&results[cl])
+            var candidates: [ClassResult] = []
+            for (k, b) in squareBest[cl].sorted(by: { $0.key < $1.key }) {
+                var r = results[cl]
+                r.flipRate = b.effect.flipRate; r.probability = b.effect.probability; r.marginRatio = b.effect.margin / cleanMargin
+                r.x = b.patch.x; r.y = b.patch.y; r.size = k; r.patch = b.patch.values; r.opacity = nil
+                measureSpecificity(&r)
+                candidates.append(r)
+            }
+            if candidates.isEmpty { measureSpecificity(&results[cl]) } else { results[cl] = preferredSquare(candidates) }
             measureSpecificity(&blends[cl])
+            if !blends[cl].patch.isEmpty {
+                blends[cl].bySize = [Self.fullImage: SizeBest(flipRate: blends[cl].flipRate, marginRatio: blends[cl].marginRatio,
+                                                               specificity: blends[cl].specificity)]
+            }
         }
         for cl in 0..<classes where !blends[cl].patch.isEmpty {
             results[cl] = preferred(square: results[cl], blend: blends[cl])
@@ -468,7 +500,7 @@ public struct TriggerVerification: Codable, Sendable {
         func pct(_ x: Double) -> String { String(format: "%.0f%%", x * 100) }
         func num(_ x: Double) -> String { String(format: "%.2f", x) }
         var kept: [Int] = [], notes: [String] = []
-        var strength: [Int: Double] = [:]
+        var strength: [Int: Double] = [:], evidence: [Int: (margin: Double, specificity: Double)] = [:]
         for l in flagged {
             let r = results[l]
             if r.flipRate < minimumFlipRate {
@@ -477,7 +509,7 @@ public struct TriggerVerification: Codable, Sendable {
                 if r.specificity < specificityFloor(size: r.size) {
                     notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but raises the other labels too (specificity \(num(r.specificity)), below \(num(specificityFloor(size: r.size)))): an adversarial patch, not flagged")
                 } else {
-                    kept.append(l); strength[l] = m
+                    kept.append(l); strength[l] = m; evidence[l] = passingEvidence(r)
                 }
             } else {
                 notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but wins by a median \(num(r.marginRatio)) clean margins with \(window(r)), below its floor of \(num(effectiveMarginFloor(size: r.size, specificity: r.specificity))) at specificity \(num(r.specificity)): not flagged")
@@ -490,6 +522,16 @@ public struct TriggerVerification: Codable, Sendable {
             kept.removeAll { weak.contains($0) }
             for l in weak {
                 notes.append("label \(l): its patch flips \(pct(results[l].flipRate)) of the images but wins by a median \(num(strength[l]!)) clean margins, under \(pct(secondaryMarginShare)) of the strongest label's \(num(top)): an adversarial patch, not flagged")
+            }
+        }
+        // Still several: keep the near ties of the strongest by margin x specificity; name the others.
+        func product(_ l: Int) -> Double { evidence[l].map { $0.margin * $0.specificity } ?? 0 }
+        if kept.count > 1, secondaryEvidenceShare > 0, let top = kept.max(by: { product($0) < product($1) }) {
+            let weak = kept.filter { product($0) < secondaryEvidenceShare * product(top) }
+            kept.removeAll { weak.contains($0) }
+            for l in weak {
+                let e = evidence[l]!, t = evidence[top]!
+                notes.append("label \(l): its patch passes every floor (\(num(e.margin)) clean margins at specificity \(num(e.specificity))) but its evidence, \(num(product(l))), is under \(pct(secondaryEvidenceShare)) of label \(top)'s \(num(product(top))) (\(num(t.margin)) at \(num(t.specificity))): a weaker candidate, not flagged")
             }
         }
         return (kept, notes)
@@ -528,6 +570,7 @@ public struct TriggerVerification: Codable, Sendable {
     /// Values of keys that reports written before the key existed lack: the behaviour of those rules.
     static let legacySettings: [String: Any] = [
         "specificityRelief": 1.0,
+        "secondaryEvidenceShare": 0.0,
         "probeCorners": false,
         "blendOpacities": [Double](), "blendSteps": 6, "blendScreenSteps": 2, "blendMarginFloor": 1.5, "blendMinimumSpecificity": 0.0,
         "specificityMAD": ["consistency": 1.4826, "threshold": 2.0, "tail": "right", "relativeEpsilon": 1e-9, "minimumMAD": 0.5],
@@ -577,19 +620,49 @@ public struct TriggerVerification: Codable, Sendable {
         return pick
     }
 
+    /// The square a class reports, of its best square of each window size (`candidates`, each with its own
+    /// specificity): the one passing every floor of its kind (`passesOwnFloors`) that wins by the most clean margins
+    /// (ties: the larger specificity); when none passes, the one that flips the most images (then: wins by more).
+    /// The pick's `bySize` holds every size's numbers, specificity included. Flip rate is a floor here, not a
+    /// ranking (session 13, docs/DETECTION.md): on an 8x8 top-left trigger the 10x10 square flipped 92% of the
+    /// images by 1.55 clean margins at specificity 3.57 and, ranked first, hid the 7x7 one (85%, 3.40, 5.37).
+    public func preferredSquare(_ candidates: [ClassResult]) -> ClassResult {
+        precondition(!candidates.isEmpty)
+        var sized: [Int: SizeBest] = [:]
+        for r in candidates { sized[r.size] = SizeBest(flipRate: r.flipRate, marginRatio: r.marginRatio, specificity: r.specificity) }
+        var pick = candidates.filter { passesOwnFloors($0) }.max { ($0.marginRatio, $0.specificity) < ($1.marginRatio, $1.specificity) }
+            ?? candidates.max { ($0.flipRate, $0.marginRatio) < ($1.flipRate, $1.marginRatio) }!
+        pick.bySize = sized
+        return pick
+    }
+
     /// Whether a class's candidate would be kept by `screen` on its own: some window size's best patch passes the
     /// flip-rate and margin floors (`passingMargin`) and the candidate reaches its kind's `specificityFloor`.
     func passes(_ r: ClassResult) -> Bool {
         r.flipRate >= minimumFlipRate && passingMargin(r) != nil && r.specificity >= specificityFloor(size: r.size)
     }
 
+    /// Whether a candidate passes every floor of its kind with its own numbers: flip rate, margin (the window's
+    /// floor relieved by its specificity) and specificity.
+    func passesOwnFloors(_ r: ClassResult) -> Bool {
+        r.flipRate >= minimumFlipRate && r.marginRatio >= effectiveMarginFloor(size: r.size, specificity: r.specificity)
+            && r.specificity >= specificityFloor(size: r.size)
+    }
+
     /// The largest margin ratio among the window sizes whose best patch passes both floors (flip rate and
     /// `effectiveMarginFloor` at the label's specificity), or nil when none does.
-    func passingMargin(_ r: ClassResult) -> Double? {
+    func passingMargin(_ r: ClassResult) -> Double? { passingEvidence(r)?.margin }
+
+    /// The passing window size with the largest margin ratio (as `passingMargin`): its margin ratio and its
+    /// patch's specificity (the class's when the size has none of its own).
+    func passingEvidence(_ r: ClassResult) -> (margin: Double, specificity: Double)? {
         let sizes = r.bySize.isEmpty ? [r.size: SizeBest(flipRate: r.flipRate, marginRatio: r.marginRatio)] : r.bySize
-        return sizes.filter { $0.value.flipRate >= minimumFlipRate
-            && $0.value.marginRatio >= effectiveMarginFloor(size: $0.key, specificity: r.specificity) }
-            .map(\.value.marginRatio).max()
+        return sizes.filter {
+            let specificity = $0.value.specificity ?? r.specificity
+            return $0.value.flipRate >= minimumFlipRate && $0.value.marginRatio >= effectiveMarginFloor(size: $0.key, specificity: specificity)
+                && ($0.value.specificity == nil || specificity >= specificityFloor(size: $0.key))
+        }.map { (margin: $0.value.marginRatio, specificity: $0.value.specificity ?? r.specificity) }
+            .max { ($0.margin, $0.specificity) < ($1.margin, $1.specificity) }
     }
 
     /// A square patch at `(x, y)` with per-channel values `[C, size, size]` that replaces the pixels, or (with an
