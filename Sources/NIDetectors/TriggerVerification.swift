@@ -511,6 +511,9 @@ public struct TriggerVerification: Codable, Sendable {
                 } else {
                     kept.append(l); strength[l] = m; evidence[l] = passingEvidence(r)
                 }
+            } else if let e = passingEvidence(r, specificityFloor: false) {
+                // Some window size clears the flip and margin floors but not (with its own patch) the specificity one.
+                notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but raises the other labels too (specificity \(num(e.specificity)) with the patch that wins by \(num(e.margin)) clean margins, below \(num(minimumSpecificity))): an adversarial patch, not flagged")
             } else {
                 notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but wins by a median \(num(r.marginRatio)) clean margins with \(window(r)), below its floor of \(num(effectiveMarginFloor(size: r.size, specificity: r.specificity))) at specificity \(num(r.specificity)): not flagged")
             }
@@ -655,12 +658,14 @@ public struct TriggerVerification: Codable, Sendable {
 
     /// The passing window size with the largest margin ratio (as `passingMargin`): its margin ratio and its
     /// patch's specificity (the class's when the size has none of its own).
-    func passingEvidence(_ r: ClassResult) -> (margin: Double, specificity: Double)? {
+    /// With `specificityFloor` false, the sizes need not reach the specificity floor (for the screening's note
+    /// saying which floor a label failed).
+    func passingEvidence(_ r: ClassResult, specificityFloor checked: Bool = true) -> (margin: Double, specificity: Double)? {
         let sizes = r.bySize.isEmpty ? [r.size: SizeBest(flipRate: r.flipRate, marginRatio: r.marginRatio)] : r.bySize
         return sizes.filter {
             let specificity = $0.value.specificity ?? r.specificity
             return $0.value.flipRate >= minimumFlipRate && $0.value.marginRatio >= effectiveMarginFloor(size: $0.key, specificity: specificity)
-                && ($0.value.specificity == nil || specificity >= specificityFloor(size: $0.key))
+                && (!checked || $0.value.specificity == nil || specificity >= specificityFloor(size: $0.key))
         }.map { (margin: $0.value.marginRatio, specificity: $0.value.specificity ?? r.specificity) }
             .max { ($0.margin, $0.specificity) < ($1.margin, $1.specificity) }
     }

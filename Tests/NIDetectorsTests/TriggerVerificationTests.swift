@@ -414,6 +414,11 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(pick.bySize[10], .init(flipRate: 0.92, marginRatio: 1.55, specificity: 3.57))
         XCTAssertTrue(v.passes(pick))
         XCTAssertEqual(v.passingMargin(pick), 3.40, "the 10x10 square's margin does not count: its own specificity fails")
+        // A label whose only size clearing the margin floor fails the specificity floor is named for that floor.
+        var adversarial = ten; adversarial.bySize = [10: .init(flipRate: 1, marginRatio: 9.40, specificity: 2.56)]
+        adversarial.flipRate = 1; adversarial.marginRatio = 9.40; adversarial.specificity = 2.56
+        let note = v.screen([20], results: Array(repeating: adversarial, count: 21), indices: Array(repeating: 6, count: 21)).notes
+        XCTAssertTrue(note.count == 1 && note[0].contains("raises the other labels too (specificity 2.56 with the patch that wins by 9.40"), "\(note)")
         XCTAssertEqual(v.screen([20], results: Array(repeating: pick, count: 21), indices: Array(repeating: 6, count: 21)).flagged, [20])
         // Before session 13 the class's one specificity (the 10x10's) judged every size: nothing passed.
         var old = ten; old.bySize = [10: .init(flipRate: 0.92, marginRatio: 1.55), 7: .init(flipRate: 0.85, marginRatio: 3.40)]
