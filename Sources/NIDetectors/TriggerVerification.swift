@@ -245,7 +245,8 @@ public struct TriggerVerification: Codable, Sendable {
         let stamped = Tensor(shape: [0])
         var results: [ClassResult] = []
         var initial: [[Int: (x: Int, y: Int)]] = []
-        // Each class's best square of each window size (flip rate, then margin), judged by its own floors at the end.
+        // Each class's best square of each window size (flip rate, then margin), judged by its own floors at the end:
+        // the patches behind `ClassResult.bySize`'s numbers, which reports carry without them.
         var squareBest = [[Int: (effect: Effect, patch: Patch)]](repeating: [:], count: classes)
         let windows = windowSizes(height: h, width: w)
         for cl in 0..<classes {
@@ -648,8 +649,14 @@ public struct TriggerVerification: Codable, Sendable {
     /// Whether a candidate passes every floor of its kind with its own numbers: flip rate, margin (the window's
     /// floor relieved by its specificity) and specificity.
     func passesOwnFloors(_ r: ClassResult) -> Bool {
-        r.flipRate >= minimumFlipRate && r.marginRatio >= effectiveMarginFloor(size: r.size, specificity: r.specificity)
-            && r.specificity >= specificityFloor(size: r.size)
+        clears(size: r.size, SizeBest(flipRate: r.flipRate, marginRatio: r.marginRatio, specificity: r.specificity), specificity: r.specificity)
+    }
+
+    /// Whether one window size's best patch clears the flip-rate floor and the margin floor relieved by
+    /// `specificity`, and (when `checked` and the size has its own specificity) the specificity floor.
+    func clears(size: Int, _ b: SizeBest, specificity: Double, checked: Bool = true) -> Bool {
+        b.flipRate >= minimumFlipRate && b.marginRatio >= effectiveMarginFloor(size: size, specificity: specificity)
+            && (!checked || b.specificity == nil || specificity >= specificityFloor(size: size))
     }
 
     /// The largest margin ratio among the window sizes whose best patch passes both floors (flip rate and
@@ -662,11 +669,7 @@ public struct TriggerVerification: Codable, Sendable {
     /// saying which floor a label failed).
     func passingEvidence(_ r: ClassResult, specificityFloor checked: Bool = true) -> (margin: Double, specificity: Double)? {
         let sizes = r.bySize.isEmpty ? [r.size: SizeBest(flipRate: r.flipRate, marginRatio: r.marginRatio)] : r.bySize
-        return sizes.filter {
-            let specificity = $0.value.specificity ?? r.specificity
-            return $0.value.flipRate >= minimumFlipRate && $0.value.marginRatio >= effectiveMarginFloor(size: $0.key, specificity: specificity)
-                && (!checked || $0.value.specificity == nil || specificity >= specificityFloor(size: $0.key))
-        }.map { (margin: $0.value.marginRatio, specificity: $0.value.specificity ?? r.specificity) }
+        return sizes.filter { clears(size: $0.key, $0.value, specificity: $0.value.specificity ?? r.specificity, checked: checked) }.map { (margin: $0.value.marginRatio, specificity: $0.value.specificity ?? r.specificity) }
             .max { ($0.margin, $0.specificity) < ($1.margin, $1.specificity) }
     }
 
