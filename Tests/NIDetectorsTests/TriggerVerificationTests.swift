@@ -429,6 +429,38 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(v.preferredSquare([three, ten, square(15, 0.92, 1.2, 3)]).size, 10)
     }
 
+    /// Within a window size, the most flipping square and the most confident one clearing the flip floor are both
+    /// kept (`SquareShortlist`) and judged by their own floors. Numbers from the 7x7 squares of label 20 on
+    /// `square8-top-left` of `plans/table3-gtsrb-seed4.json` (`neuroninspect scan` with a diagnostic build printing
+    /// every square measured, session 14; margins in clean margins, the clean margin 1 here): (4, 8) flipped 86%
+    /// by 0.65 at specificity 2.16, the white corner square (0, 0) 84% by 2.84 at 5.45, (2, 1) 73% by 0.82.
+    func testWithinAWindowSizeTheFloorsJudgeToo() {
+        typealias V = TriggerVerification
+        func patch(_ x: Int, _ y: Int) -> V.Patch { V.Patch(x: x, y: y, size: 7, values: [Float](repeating: 1, count: 3 * 49)) }
+        var list = V.SquareShortlist(minimumFlipRate: V().minimumFlipRate)
+        list.keep(V.Effect(flipRate: 0.755, probability: 0, margin: 0.55), patch(3, 4))
+        list.keep(V.Effect(flipRate: 0.857, probability: 0, margin: 0.65), patch(4, 8))
+        list.keep(V.Effect(flipRate: 0.837, probability: 0, margin: 2.84), patch(0, 0))
+        list.keep(V.Effect(flipRate: 0.735, probability: 0, margin: 0.82), patch(2, 1))
+        list.keep(V.Effect(flipRate: 0.60, probability: 0, margin: 5.0), patch(9, 9))   // under the flip floor: not kept
+        XCTAssertEqual(list.sizes, [7])
+        XCTAssertEqual(list.candidates(size: 7).map { [$0.patch.x, $0.patch.y] }, [[4, 8], [0, 0]])
+        func result(_ flip: Double, _ margin: Double, _ spec: Double, at x: Int) -> V.ClassResult {
+            var r = V.ClassResult(label: 20, windowScore: 0, flipRate: flip, x: x, y: 0, size: 7)
+            r.marginRatio = margin; r.specificity = spec
+            return r
+        }
+        let pick = V().preferredSquare([result(0.857, 0.65, 2.16, at: 4), result(0.837, 2.84, 5.45, at: 0)])
+        XCTAssertEqual(pick.x, 0); XCTAssertTrue(V().passes(pick))
+        XCTAssertEqual(V().preferredSquare([result(0.857, 0.65, 2.16, at: 4), result(0.837, 0.9, 3, at: 0)]).x, 4,
+                       "neither passing: the most flipping, as before session 14")
+        // One square both most flipping and most confident is one candidate.
+        var one = V.SquareShortlist(minimumFlipRate: 0.65)
+        one.keep(V.Effect(flipRate: 0.9, probability: 0, margin: 3), patch(0, 0))
+        one.keep(V.Effect(flipRate: 0.8, probability: 0, margin: 1), patch(1, 1))
+        XCTAssertEqual(one.candidates(size: 7).count, 1)
+    }
+
     /// When several labels pass every floor, those whose margin x specificity is under 90% of the strongest one's
     /// are named in a note, not flagged. Numbers from `neuroninspect scan` reports: `checkerboard8-top-left` of
     /// `plans/table3-gtsrb-seed3.json` (session 12: target 20 by 16.63 clean margins at specificity 6.54, label 25's
