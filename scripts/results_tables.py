@@ -145,6 +145,14 @@ if load("table3-gtsrb-seed3-s13"):
 if load("validation-blend-mnist-s13"):
     print("### Session 9's MNIST validation zoo replayed by the session 13 rules\n")
     summary(load("validation-blend-mnist-s13"))
+# Session 14: the same two tuning zoos replayed by the session 14 rules.
+if load("table3-gtsrb-seed3-s14"):
+    print("### Table 3, third seed, replayed by the session 14 rules (tuning data)\n")
+    summary(load("table3-gtsrb-seed3-s14"))
+    table3_detail("table3-gtsrb-seed3-s14", "Table 3, third seed, in detail (session 14 rules, replay)")
+if load("validation-blend-mnist-s14"):
+    print("### Session 9's MNIST validation zoo replayed by the session 14 rules\n")
+    summary(load("validation-blend-mnist-s14"))
 
 # A validation zoo: trained after the rules that scan it were committed, the same models also scanned by an
 # earlier build (<plan>-<earlier suffix>) and, for tuning data of a later rule, replayed by a later build.
@@ -181,8 +189,47 @@ validation("validation-s10-gtsrb", "Validation (session 10): eight fresh GTSRB m
            "Session 10", earlier=("s9", "session 9"))
 validation("validation-s11-gtsrb", "Validation (session 11): nine fresh GTSRB models (14x14, checkerboard 8, 6x6 at all corners, 10x10 to label 3, two new 10% blends, 3 benign)",
            "Session 10")
-validation("table3-gtsrb-seed4", "Validation (session 13): Table 3's fourth seed, fresh GTSRB models",
-           "Session 13", earlier=("s12", "session 10 (the session 12 build)"))
+
+def rows_summary(rows):
+    """The `summary` table computed from rows (a zoo whose rows were scanned by different builds, split by them)."""
+    print("| detector | target flagged alone | benign clean | ROC AUC | s / model |")
+    print("|---|---:|---:|---:|---:|")
+    for d in [x for i, x in enumerate(r["detector"] for r in rows) if x not in [r["detector"] for r in rows][:i]]:
+        rs = [r for r in rows if r["detector"] == d]
+        pos = [r["score"] for r in rs if r["trojaned"]]; neg = [r["score"] for r in rs if not r["trojaned"]]
+        auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
+        alone = sum(r["correct"] for r in rs if r["trojaned"]); clean = sum(r["correct"] for r in rs if not r["trojaned"])
+        print(f"| {d} | {alone}/{len(pos)} | {clean}/{len(neg)} | {auc} | {statistics.mean(r['seconds'] for r in rs):.2f} |")
+    print()
+
+# Table 3's fourth seed: sizes 6-10 and the benign nets scanned by the session 13 rules (session 13), sizes 12 and 14
+# trained and scanned in session 14 after the session 14 rule (e412837) was committed; each part also scanned by the
+# build before (-s12: the session 12 build on sizes 6-10; -s13: the session 13 build on sizes 12 and 14) and sizes 6-10
+# replayed by the session 14 rules (-s14, tuning data: the 8x8 top-left miss showed the need).
+t = load("table3-gtsrb-seed4")
+if t:
+    title = "Validation (sessions 13 and 14): Table 3's fourth seed, fresh GTSRB models"
+    print(f"### {title}\n")
+    early = lambda r: not r["trojaned"] or r["size"] <= 10
+    print("Sizes 6, 8 and 10 and the benign nets, session 13 rules (the default as committed when they were scanned):\n")
+    rows_summary([r for r in t["rows"] if early(r)])
+    if load("table3-gtsrb-seed4-s12"):
+        print("The same models, session 10 (the session 12 build) rules:\n")
+        rows_summary(load("table3-gtsrb-seed4-s12")["rows"])
+    late = [r for r in t["rows"] if not early(r)]
+    if late:
+        print("Sizes 12 and 14, session 14 rules (trained and scanned after they were committed):\n")
+        rows_summary(late)
+        if load("table3-gtsrb-seed4-s13"):
+            print("The same models, session 13 rules (the session 13 build):\n")
+            rows_summary(load("table3-gtsrb-seed4-s13")["rows"])
+    table3_detail("table3-gtsrb-seed4", title + ", in detail (session 13 rules for sizes 6-10 and the benign nets, session 14 rules for 12 and 14)")
+    if load("table3-gtsrb-seed4-s14"):
+        print("Sizes 6, 8 and 10 and the benign nets replayed with the session 14 rules (tuning data for them: `square8-top-left` showed the need):\n")
+        summary(load("table3-gtsrb-seed4-s14"))
+        table3_detail("table3-gtsrb-seed4-s14", title + ", sizes 6-10 in detail (session 14 rules, replay)")
+validation("table3-gtsrb-seed5", "Validation (session 14): Table 3's fifth seed, fresh GTSRB models",
+           "Session 14", earlier=("s13", "session 13"))
 
 def pooled_cells(rows):
     """Rows of one detector pooled: 'models | target alone | target among the flagged | benign clean | ROC AUC' cells (Mann-Whitney AUC over
@@ -202,7 +249,8 @@ fresh = [("session 7", ["validation-gtsrb", "validation-gtsrb-b"]), ("session 8"
          ("session 9", ["validation-blend-gtsrb"]), ("session 10", ["validation-s10-gtsrb"]),
          ("session 10 (session 11's zoo)", ["validation-s11-gtsrb"]),
          ("session 10 (Table 3's third seed, session 12)", ["table3-gtsrb-seed3"]),
-         ("session 13 (Table 3's fourth seed)", ["table3-gtsrb-seed4"])]
+         ("session 13 (sizes 6-10) and 14 (sizes 12, 14): Table 3's fourth seed", ["table3-gtsrb-seed4"]),
+         ("session 14 (Table 3's fifth seed)", ["table3-gtsrb-seed5"])]
 if any(load(p) for _, ps in fresh for p in ps):
     print("### Fresh GTSRB validation zoos pooled (neuroninspect:default, each zoo by the rules committed before it was trained)\n")
     print("| rules | models | target flagged alone | target among the flagged | benign clean | ROC AUC |")
@@ -250,7 +298,7 @@ if t:
 print("### Time recorded by the zoo runs\n")
 print("| zoo | models | training (min) | " + " | ".join(["detectors (min, per detector)"]) + " | total (min) |")
 print("|---|---:|---:|---|---:|")
-for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3", "table3-gtsrb-seed4",
+for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3", "table3-gtsrb-seed4", "table3-gtsrb-seed5",
              "validation-table2-mnist", "validation-figure4-mnist", "validation-gtsrb", "validation-gtsrb-b",
              "validation-corners-gtsrb", "validation-blend-mnist", "validation-blend-gtsrb", "validation-s10-gtsrb", "validation-s11-gtsrb"]:
     t = load(plan)
