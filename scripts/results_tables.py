@@ -138,21 +138,15 @@ table3_detail("table3-gtsrb-seed3", "Table 3, third seed, in detail")
 # Session 13: the third seed replayed by the session 13 rules (tuning data for them), and the fourth seed (sizes 6
 # and 8 and two benign nets, seed offset 13000), trained before and scanned after the session 13 rules were
 # committed, also scanned by the session 12 build (the session 10 rules).
-if load("table3-gtsrb-seed3-s13"):
-    print("### Table 3, third seed, replayed by the session 13 rules (tuning data for them)\n")
-    summary(load("table3-gtsrb-seed3-s13"))
-    table3_detail("table3-gtsrb-seed3-s13", "Table 3, third seed, in detail (session 13 rules, replay)")
-if load("validation-blend-mnist-s13"):
-    print("### Session 9's MNIST validation zoo replayed by the session 13 rules\n")
-    summary(load("validation-blend-mnist-s13"))
 # Session 14: the same two tuning zoos replayed by the session 14 rules.
-if load("table3-gtsrb-seed3-s14"):
-    print("### Table 3, third seed, replayed by the session 14 rules (tuning data)\n")
-    summary(load("table3-gtsrb-seed3-s14"))
-    table3_detail("table3-gtsrb-seed3-s14", "Table 3, third seed, in detail (session 14 rules, replay)")
-if load("validation-blend-mnist-s14"):
-    print("### Session 9's MNIST validation zoo replayed by the session 14 rules\n")
-    summary(load("validation-blend-mnist-s14"))
+for suffix, session, tuning in [("s13", "13", "tuning data for them"), ("s14", "14", "tuning data")]:
+    if load("table3-gtsrb-seed3-" + suffix):
+        print(f"### Table 3, third seed, replayed by the session {session} rules ({tuning})\n")
+        summary(load("table3-gtsrb-seed3-" + suffix))
+        table3_detail("table3-gtsrb-seed3-" + suffix, f"Table 3, third seed, in detail (session {session} rules, replay)")
+    if load("validation-blend-mnist-" + suffix):
+        print(f"### Session 9's MNIST validation zoo replayed by the session {session} rules\n")
+        summary(load("validation-blend-mnist-" + suffix))
 
 # A validation zoo: trained after the rules that scan it were committed, the same models also scanned by an
 # earlier build (<plan>-<earlier suffix>) and, for tuning data of a later rule, replayed by a later build.
@@ -190,16 +184,22 @@ validation("validation-s10-gtsrb", "Validation (session 10): eight fresh GTSRB m
 validation("validation-s11-gtsrb", "Validation (session 11): nine fresh GTSRB models (14x14, checkerboard 8, 6x6 at all corners, 10x10 to label 3, two new 10% blends, 3 benign)",
            "Session 10")
 
+def tally(rows):
+    """Rows of one detector: (targets alone, trojaned, benign clean, benign, ROC AUC cell); the AUC is Mann-Whitney over
+    the rows' scores, ties counted half."""
+    pos = [r["score"] for r in rows if r["trojaned"]]; neg = [r["score"] for r in rows if not r["trojaned"]]
+    auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
+    alone = sum(r["correct"] for r in rows if r["trojaned"]); clean = sum(r["correct"] for r in rows if not r["trojaned"])
+    return alone, len(pos), clean, len(neg), auc
+
 def rows_summary(rows):
     """The `summary` table computed from rows (a zoo whose rows were scanned by different builds, split by them)."""
     print("| detector | target flagged alone | benign clean | ROC AUC | s / model |")
     print("|---|---:|---:|---:|---:|")
-    for d in [x for i, x in enumerate(r["detector"] for r in rows) if x not in [r["detector"] for r in rows][:i]]:
+    for d in dict.fromkeys(r["detector"] for r in rows):
         rs = [r for r in rows if r["detector"] == d]
-        pos = [r["score"] for r in rs if r["trojaned"]]; neg = [r["score"] for r in rs if not r["trojaned"]]
-        auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
-        alone = sum(r["correct"] for r in rs if r["trojaned"]); clean = sum(r["correct"] for r in rs if not r["trojaned"])
-        print(f"| {d} | {alone}/{len(pos)} | {clean}/{len(neg)} | {auc} | {statistics.mean(r['seconds'] for r in rs):.2f} |")
+        alone, trojaned, clean, benign, auc = tally(rs)
+        print(f"| {d} | {alone}/{trojaned} | {clean}/{benign} | {auc} | {statistics.mean(r['seconds'] for r in rs):.2f} |")
     print()
 
 # Table 3's fourth seed: sizes 6-10 and the benign nets scanned by the session 13 rules (session 13), sizes 12 and 14
@@ -232,14 +232,11 @@ validation("table3-gtsrb-seed5", "Validation (session 14): Table 3's fifth seed,
            "Session 14", earlier=("s13", "session 13"))
 
 def pooled_cells(rows):
-    """Rows of one detector pooled: 'models | target alone | target among the flagged | benign clean | ROC AUC' cells (Mann-Whitney AUC over
-    the rows' scores, ties counted half)."""
-    pos = [r["score"] for r in rows if r["trojaned"]]; neg = [r["score"] for r in rows if not r["trojaned"]]
-    auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
-    alone = sum(r["correct"] for r in rows if r["trojaned"]); clean = sum(r["correct"] for r in rows if not r["trojaned"])
+    """Rows of one detector pooled: 'models | target alone | target among the flagged | benign clean | ROC AUC' cells."""
+    alone, trojaned, clean, benign, auc = tally(rows)
     targets = lambda r: r["target"] if isinstance(r["target"], list) else [r["target"]]
     among = sum(all(t in r["flagged"] for t in targets(r)) for r in rows if r["trojaned"])
-    return f"{len(rows)} | {alone}/{len(pos)} ({100 * alone / max(len(pos), 1):.0f}%) | {among}/{len(pos)} | {clean}/{len(neg)} | {auc}"
+    return f"{len(rows)} | {alone}/{trojaned} ({100 * alone / max(trojaned, 1):.0f}%) | {among}/{trojaned} | {clean}/{benign} | {auc}"
 
 def default_rows(plans, suffix=""):
     return [r for p in plans if load(p + suffix) for r in load(p + suffix)["rows"] if r["detector"] == "neuroninspect:default"]

@@ -385,9 +385,10 @@ public struct TriggerVerification: Codable, Sendable {
                         starts.append(signPatch(mean, label: cl, x: grown.x, y: grown.y, size: k, channels: c, height: h, width: w))
                     }
                     // The corner probe's square itself is measured on all images too (session 14: a white 7x7 square
-                    // at the corner, the best 7x7 probe, passed every floor; the refinement moved away from it).
+                    // at the corner, the best 7x7 probe, passed every floor; the refinement moved away from it),
+                    // unless it was the class's best probe, measured already.
                     if let corner = cornerProbed[cl][k] {
-                        update(cl, corner)
+                        if corner != bestProbe[cl]?.patch { update(cl, corner) }
                         if !starts.contains(corner) { starts.append(corner) }
                     }
                     for first in starts {
