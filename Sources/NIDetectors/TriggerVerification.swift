@@ -93,6 +93,13 @@ public struct TriggerVerification: Codable, Sendable {
     /// `minimumSpecificity` (`effectiveMarginFloor`). Session 6's MNIST targets missed by the floor alone had
     /// specificity 4.9-9.8 and 0.90-1.23 clean margins; benign MNIST patches win by at most 0.51.
     public var specificityRelief: Double = 0.6
+    /// The converse relief (session 15): a square winning by more than its window's `marginFloor` may be
+    /// proportionally less specific, down to this share of `minimumSpecificity`, under the same bound, margin ratio
+    /// x specificity at least floor x `minimumSpecificity` (`effectiveSpecificityFloor`). Worked out on the fifth
+    /// seed's `square8-top-left` (docs/DETECTION.md, "Session 15"): its white 10x10 corner square flipped 96% of the
+    /// images by 2.13 clean margins at specificity 4.22 (anomaly index 4.64, next label 2.53). On trojaned GTSRB
+    /// nets other labels' patches win by up to 50 clean margins at specificity 3-4.5, so the relief stops at 0.9.
+    public var marginRelief: Double = 0.9
     /// The squares stamped by the probe (step 2). Uniform squares find uniform triggers; the two
     /// 1-pixel checkerboard phases find checkerboard ones, whose parts a uniform square does not match.
     public var probePatterns: [ProbePattern] = ProbePattern.allCases
@@ -514,20 +521,21 @@ public struct TriggerVerification: Codable, Sendable {
         func pct(_ x: Double) -> String { String(format: "%.0f%%", x * 100) }
         func num(_ x: Double) -> String { String(format: "%.2f", x) }
         var kept: [Int] = [], notes: [String] = []
-        var strength: [Int: Double] = [:], evidence: [Int: (margin: Double, specificity: Double)] = [:]
+        var strength: [Int: Double] = [:], evidence: [Int: (size: Int, margin: Double, specificity: Double)] = [:]
         for l in flagged {
             let r = results[l]
             if r.flipRate < minimumFlipRate {
                 notes.append("label \(l): anomaly index \(num(indices[l])) but its patch flips only \(pct(r.flipRate)) of the images, below the \(pct(minimumFlipRate)) floor: not flagged")
             } else if let m = passingMargin(r) {
-                if r.specificity < specificityFloor(size: r.size) {
-                    notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but raises the other labels too (specificity \(num(r.specificity)), below \(num(specificityFloor(size: r.size)))): an adversarial patch, not flagged")
+                let floor = effectiveSpecificityFloor(size: r.size, marginRatio: r.marginRatio)
+                if r.specificity < floor {
+                    notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but raises the other labels too (specificity \(num(r.specificity)), below \(num(floor))): an adversarial patch, not flagged")
                 } else {
                     kept.append(l); strength[l] = m; evidence[l] = passingEvidence(r)
                 }
             } else if let e = passingEvidence(r, specificityFloor: false) {
                 // Some window size clears the flip and margin floors but not (with its own patch) the specificity one.
-                notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but raises the other labels too (specificity \(num(e.specificity)) with the patch that wins by \(num(e.margin)) clean margins, below \(num(minimumSpecificity))): an adversarial patch, not flagged")
+                notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but raises the other labels too (specificity \(num(e.specificity)) with the patch that wins by \(num(e.margin)) clean margins, below its floor of \(num(effectiveSpecificityFloor(size: e.size, marginRatio: e.margin)))): an adversarial patch, not flagged")
             } else {
                 notes.append("label \(l): its patch flips \(pct(r.flipRate)) of the images but wins by a median \(num(r.marginRatio)) clean margins with \(window(r)), below its floor of \(num(effectiveMarginFloor(size: r.size, specificity: r.specificity))) at specificity \(num(r.specificity)): not flagged")
             }
@@ -569,7 +577,7 @@ public struct TriggerVerification: Codable, Sendable {
     public func evidence(anomalyIndex: Double, flipRate: Double, marginRatio: Double, specificity: Double, windowSize: Int) -> Double {
         let ratios = [anomalyIndex / mad.threshold, flipRate / minimumFlipRate,
                       marginRatio / effectiveMarginFloor(size: windowSize, specificity: specificity),
-                      specificityFloor(size: windowSize) > 0 ? specificity / specificityFloor(size: windowSize) : .infinity]
+                      specificityFloor(size: windowSize) > 0 ? specificity / effectiveSpecificityFloor(size: windowSize, marginRatio: marginRatio) : .infinity]
         return ratios.map { $0.isFinite ? $0 : ($0 > 0 ? 1e9 : -1e9) }.min()!
     }
 
@@ -586,7 +594,7 @@ public struct TriggerVerification: Codable, Sendable {
 
     /// Values of keys that reports written before the key existed lack: the behaviour of those rules.
     static let legacySettings: [String: Any] = [
-        "specificityRelief": 1.0,
+        "specificityRelief": 1.0, "marginRelief": 1.0,
         "secondaryEvidenceShare": 0.0,
         "probeCorners": false,
         "blendOpacities": [Double](), "blendSteps": 6, "blendScreenSteps": 2, "blendMarginFloor": 1.5, "blendMinimumSpecificity": 0.0,
@@ -606,6 +614,16 @@ public struct TriggerVerification: Codable, Sendable {
     /// `blendMinimumSpecificity` for a full-image pattern (`size` `fullImage`).
     public func specificityFloor(size: Int) -> Double {
         size == Self.fullImage ? blendMinimumSpecificity : minimumSpecificity
+    }
+
+    /// The specificity floor for a `size` x `size` patch winning by `marginRatio` clean margins:
+    /// `specificityFloor(size:)` times `marginFloor(size:) / marginRatio`, at most 1 and at least `marginRelief`
+    /// (the converse of `effectiveMarginFloor`: both bound margin ratio x specificity by floor x
+    /// `minimumSpecificity`). With the defaults: a 10x10 square needs specificity 4.5 up to 1 clean margin, 4.05
+    /// from 1.11 on; a full-image pattern's floor stays `blendMinimumSpecificity`.
+    public func effectiveSpecificityFloor(size: Int, marginRatio: Double) -> Double {
+        let relief = marginRatio > 0 ? Swift.min(1, marginFloor(size: size) / marginRatio) : 1
+        return specificityFloor(size: size) * Swift.max(marginRelief, relief)
     }
 
     /// The margin floor for a `size` x `size` patch of the given specificity: `marginFloor(size:)` times
@@ -656,7 +674,8 @@ public struct TriggerVerification: Codable, Sendable {
     /// Whether a class's candidate would be kept by `screen` on its own: some window size's best patch passes the
     /// flip-rate and margin floors (`passingMargin`) and the candidate reaches its kind's `specificityFloor`.
     func passes(_ r: ClassResult) -> Bool {
-        r.flipRate >= minimumFlipRate && passingMargin(r) != nil && r.specificity >= specificityFloor(size: r.size)
+        r.flipRate >= minimumFlipRate && passingMargin(r) != nil
+            && r.specificity >= effectiveSpecificityFloor(size: r.size, marginRatio: r.marginRatio)
     }
 
     /// Whether a candidate passes every floor of its kind with its own numbers: flip rate, margin (the window's
@@ -669,7 +688,7 @@ public struct TriggerVerification: Codable, Sendable {
     /// `specificity`, and (when `checked` and the size has its own specificity) the specificity floor.
     func clears(size: Int, _ b: SizeBest, specificity: Double, checked: Bool = true) -> Bool {
         b.flipRate >= minimumFlipRate && b.marginRatio >= effectiveMarginFloor(size: size, specificity: specificity)
-            && (!checked || b.specificity == nil || specificity >= specificityFloor(size: size))
+            && (!checked || b.specificity == nil || specificity >= effectiveSpecificityFloor(size: size, marginRatio: b.marginRatio))
     }
 
     /// The largest margin ratio among the window sizes whose best patch passes both floors (flip rate and
@@ -680,9 +699,9 @@ public struct TriggerVerification: Codable, Sendable {
     /// patch's specificity (the class's when the size has none of its own).
     /// With `specificityFloor` false, the sizes need not reach the specificity floor (for the screening's note
     /// saying which floor a label failed).
-    func passingEvidence(_ r: ClassResult, specificityFloor checked: Bool = true) -> (margin: Double, specificity: Double)? {
+    func passingEvidence(_ r: ClassResult, specificityFloor checked: Bool = true) -> (size: Int, margin: Double, specificity: Double)? {
         let sizes = r.bySize.isEmpty ? [r.size: SizeBest(flipRate: r.flipRate, marginRatio: r.marginRatio)] : r.bySize
-        return sizes.filter { clears(size: $0.key, $0.value, specificity: $0.value.specificity ?? r.specificity, checked: checked) }.map { (margin: $0.value.marginRatio, specificity: $0.value.specificity ?? r.specificity) }
+        return sizes.filter { clears(size: $0.key, $0.value, specificity: $0.value.specificity ?? r.specificity, checked: checked) }.map { (size: $0.key, margin: $0.value.marginRatio, specificity: $0.value.specificity ?? r.specificity) }
             .max { ($0.margin, $0.specificity) < ($1.margin, $1.specificity) }
     }
 

@@ -232,6 +232,41 @@ final class TriggerVerificationTests: XCTestCase {
                        "0.9 clean margins against the relieved floor 0.9")
     }
 
+    /// The converse relief (session 15): a square winning by more than its margin floor may be less specific, down to
+    /// 0.9 x 4.5 = 4.05, while margin x specificity reaches floor x 4.5. Label 20's numbers are the fifth seed's
+    /// `square8-top-left` report (`neuroninspect zoo --plan plans/table3-gtsrb-seed5.json`, session 14 build: its
+    /// 10x10 corner square flipped 96% of the images by 2.13 clean margins at specificity 4.22, anomaly index 4.64).
+    func testPatchesWinningByWideMarginsNeedLessSpecificity() throws {
+        let v = TriggerVerification()
+        XCTAssertEqual(v.effectiveSpecificityFloor(size: 10, marginRatio: 1), 4.5, accuracy: 1e-12)
+        XCTAssertEqual(v.effectiveSpecificityFloor(size: 10, marginRatio: 2.13), 4.05, accuracy: 1e-12, "at most relieved to 0.9 x 4.5")
+        XCTAssertEqual(v.effectiveSpecificityFloor(size: 15, marginRatio: 1.6), 4.5 * 1.5 / 1.6, accuracy: 1e-12)
+        XCTAssertEqual(v.effectiveSpecificityFloor(size: 10, marginRatio: 0.5), 4.5, accuracy: 1e-12, "never raised above the floor")
+        XCTAssertEqual(v.effectiveSpecificityFloor(size: 10, marginRatio: -1), 4.5, accuracy: 1e-12)
+        XCTAssertEqual(v.effectiveSpecificityFloor(size: TriggerVerification.fullImage, marginRatio: 3), 0)
+        func results(_ passing: [(label: Int, margin: Double, spec: Double)]) -> [TriggerVerification.ClassResult] {
+            (0..<43).map { l in
+                var r = TriggerVerification.ClassResult(label: l, windowScore: 0, flipRate: 0.1, x: 0, y: 0, size: 10)
+                for e in passing where e.label == l { r.flipRate = 0.96; r.marginRatio = e.margin; r.specificity = e.spec }
+                return r
+            }
+        }
+        let indices = [Double](repeating: 4.64, count: 43)
+        // 20: 2.13 x 4.22 = 8.99 (floor 4.05): flagged. 5: 10 margins at 4.0, under 4.05. 7: 1.05 at 4.22, under 4.5 / 1.05.
+        let s = v.screen([5, 7, 20], results: results([(20, 2.13, 4.22), (5, 10, 4.0), (7, 1.05, 4.22)]), indices: indices)
+        XCTAssertEqual(s.flagged, [20])
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 5:") && $0.contains("specificity 4.00, below 4.05") }, "\(s.notes)")
+        XCTAssertTrue(s.notes.contains { $0.hasPrefix("label 7:") && $0.contains("below 4.29") }, "\(s.notes)")
+        XCTAssertEqual(v.evidence(anomalyIndex: 4.64, flipRate: 0.96, marginRatio: 2.13, specificity: 4.22, windowSize: 10), 4.22 / 4.05, accuracy: 1e-12)
+        // Reports written before the key existed keep their rules: no relief, the label's evidence under 1.
+        var stored = try JSONSerialization.jsonObject(with: JSONEncoder().encode(v)) as! [String: Any]
+        stored["marginRelief"] = nil
+        let old = try XCTUnwrap(TriggerVerification.fromSettings(String(decoding: try JSONSerialization.data(withJSONObject: stored), as: UTF8.self)))
+        XCTAssertEqual(old.marginRelief, 1)
+        XCTAssertEqual(old.evidence(anomalyIndex: 4.64, flipRate: 0.96, marginRatio: 2.13, specificity: 4.22, windowSize: 10), 4.22 / 4.5, accuracy: 1e-12)
+        XCTAssertEqual(old.screen([20], results: results([(20, 2.13, 4.22)]), indices: indices).flagged, [])
+    }
+
     /// The outlier test when flips and margins saturate alike and only the specificity tells: 10 labels at 100%
     /// flips and 1 clean margin, specificities 1, 1.5, 2 three times each and 6 for label 9. Specificities: median
     /// 1.5, median |deviation| 0.5, MAD 1.4826 x 0.5 (above the 0.5 floor), label 9's index 4.5 / 0.7413.
@@ -394,7 +429,7 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(v.evidence(anomalyIndex: 9, flipRate: 1, marginRatio: 2.29, specificity: 3.3, windowSize: TriggerVerification.fullImage),
                        2.29 / 1.5, accuracy: 1e-12)
         XCTAssertEqual(v.evidence(anomalyIndex: 9, flipRate: 1, marginRatio: 2.29, specificity: 3.3, windowSize: 15),
-                       3.3 / 4.5, accuracy: 1e-12, "a square's specificity counts")
+                       3.3 / 4.05, accuracy: 1e-12, "a square's specificity counts (its floor relieved to 0.9 x 4.5 at 2.29 clean margins)")
     }
 
     /// Which window size a class reports (`preferredSquare`), each size's best square judged by its own floors with
