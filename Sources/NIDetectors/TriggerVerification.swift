@@ -32,9 +32,10 @@ import NIExplainers
 ///    the target apart. A flagged label must also reach `minimumFlipRate` (65%, chosen on two MNIST zoos and
 ///    checked on a third) with a window whose margin ratio reaches `effectiveMarginFloor` (1 clean margin, more
 ///    for windows over 10 pixels, less for very specific patches) and a patch `specificity` of
-///    `minimumSpecificity`, and when several pass, those whose margin ratio is under `secondaryMarginShare` of
-///    the strongest one's, or whose margin x specificity is under `secondaryEvidenceShare` of the strongest
-///    one's, are dropped (`screen`; docs/DETECTION.md).
+///    `minimumSpecificity` (less for patches winning by a wide margin, `effectiveSpecificityFloor`), and when
+///    several pass, those whose margin ratio is under `secondaryMarginShare` of the strongest one's, or whose
+///    margin x specificity is under `secondaryEvidenceShare` of the strongest one's, are dropped (`screen`;
+///    docs/DETECTION.md).
 public struct TriggerVerification: Codable, Sendable {
     /// Square window sizes tried per class; each size's shortlisted squares (`SquareShortlist`) are judged by their own
     /// floors, and the passing one that wins by most counts (`preferredSquare`).
@@ -672,7 +673,8 @@ public struct TriggerVerification: Codable, Sendable {
     }
 
     /// Whether a class's candidate would be kept by `screen` on its own: some window size's best patch passes the
-    /// flip-rate and margin floors (`passingMargin`) and the candidate reaches its kind's `specificityFloor`.
+    /// flip-rate and margin floors (`passingMargin`) and the candidate reaches its kind's specificity floor, relieved
+    /// by its margin (`effectiveSpecificityFloor`).
     func passes(_ r: ClassResult) -> Bool {
         r.flipRate >= minimumFlipRate && passingMargin(r) != nil
             && r.specificity >= effectiveSpecificityFloor(size: r.size, marginRatio: r.marginRatio)
