@@ -68,6 +68,8 @@ def verdict(per_class, relief):
 
 def main(root, reliefs=(0.9, 0.85, 0.8)):
     reports = sorted(glob.glob(os.path.join(root, "*", "results", "*.neuroninspect-default.report.json")))
+    if not reports:
+        sys.exit(f"{root}: no <zoo>/results/*.neuroninspect-default.report.json here (run `neuroninspect zoo` first)")
     n = 0
     for f in reports:
         per_class = json.load(open(f))["perClass"]

@@ -202,58 +202,51 @@ def rows_summary(rows):
         print(f"| {d} | {alone}/{trojaned} | {clean}/{benign} | {auc} | {statistics.mean(r['seconds'] for r in rs):.2f} |")
     print()
 
+def two_part_validation(plan, title, first, parts, detail, replay=None):
+    """A fresh zoo scanned in two parts by two rule sets: `first(row)` says which part a row is in; `parts` holds, per
+    part, its heading and (suffix, rules) of an earlier build that scanned the same models; `replay` is (suffix,
+    heading, detail title or None) of the first part replayed by the later rules."""
+    t = load(plan)
+    if not t: return
+    print(f"### {title}\n")
+    for in_part, (heading, earlier) in zip([first, lambda r: not first(r)], parts):
+        rows = [r for r in t["rows"] if in_part(r)]
+        if not rows: continue
+        print(heading + ":\n")
+        rows_summary(rows)
+        before = [r for r in (load(plan + "-" + earlier[0]) or {"rows": []})["rows"] if in_part(r)]
+        if before:
+            n = len({r["model"] for r in before})
+            same = "The same models" if n == len({r["model"] for r in rows}) else f"{n} of them"
+            print(f"{same}, {earlier[1]}:\n")
+            rows_summary(before)
+    table3_detail(plan, title + ", in detail (" + detail + ")")
+    if replay and load(plan + "-" + replay[0]):
+        print(replay[1] + ":\n")
+        summary(load(plan + "-" + replay[0]))
+        if replay[2]: table3_detail(plan + "-" + replay[0], title + replay[2])
+
 # Table 3's fourth seed: sizes 6-10 and the benign nets scanned by the session 13 rules (session 13), sizes 12 and 14
 # trained and scanned in session 14 after the session 14 rule (e412837) was committed; each part also scanned by the
 # build before (-s12: the session 12 build on sizes 6-10; -s13: the session 13 build on sizes 12 and 14) and sizes 6-10
 # replayed by the session 14 rules (-s14, tuning data: the 8x8 top-left miss showed the need).
-t = load("table3-gtsrb-seed4")
-if t:
-    title = "Validation (sessions 13 and 14): Table 3's fourth seed, fresh GTSRB models"
-    print(f"### {title}\n")
-    early = lambda r: not r["trojaned"] or r["size"] <= 10
-    print("Sizes 6, 8 and 10 and the benign nets, session 13 rules (the default as committed when they were scanned):\n")
-    rows_summary([r for r in t["rows"] if early(r)])
-    if load("table3-gtsrb-seed4-s12"):
-        print("The same models, session 10 (the session 12 build) rules:\n")
-        rows_summary(load("table3-gtsrb-seed4-s12")["rows"])
-    late = [r for r in t["rows"] if not early(r)]
-    if late:
-        print("Sizes 12 and 14, session 14 rules (trained and scanned after they were committed):\n")
-        rows_summary(late)
-        if load("table3-gtsrb-seed4-s13"):
-            print("The same models, session 13 rules (the session 13 build):\n")
-            rows_summary(load("table3-gtsrb-seed4-s13")["rows"])
-    table3_detail("table3-gtsrb-seed4", title + ", in detail (session 13 rules for sizes 6-10 and the benign nets, session 14 rules for 12 and 14)")
-    if load("table3-gtsrb-seed4-s14"):
-        print("Sizes 6, 8 and 10 and the benign nets replayed with the session 14 rules (tuning data for them: `square8-top-left` showed the need):\n")
-        summary(load("table3-gtsrb-seed4-s14"))
-        table3_detail("table3-gtsrb-seed4-s14", title + ", sizes 6-10 in detail (session 14 rules, replay)")
+two_part_validation("table3-gtsrb-seed4", "Validation (sessions 13 and 14): Table 3's fourth seed, fresh GTSRB models",
+    lambda r: not r["trojaned"] or r["size"] <= 10,
+    [("Sizes 6, 8 and 10 and the benign nets, session 13 rules (the default as committed when they were scanned)", ("s12", "session 10 (the session 12 build) rules")),
+     ("Sizes 12 and 14, session 14 rules (trained and scanned after they were committed)", ("s13", "session 13 rules (the session 13 build)"))],
+    "session 13 rules for sizes 6-10 and the benign nets, session 14 rules for 12 and 14",
+    ("s14", "Sizes 6, 8 and 10 and the benign nets replayed with the session 14 rules (tuning data for them: `square8-top-left` showed the need)",
+     ", sizes 6-10 in detail (session 14 rules, replay)"))
 # Table 3's fifth seed: its first five models (the 6x6 and 8x8 squares and benign-s1) scanned by the session 14 rules
 # in session 14, the other 17 trained and scanned in session 15 after the session 15 rule (faf7b5e) was committed. The
 # first five also scanned by the session 13 build (-s13) and replayed by the session 15 rules (-s15, tuning data: the
-# 8x8 top-left miss showed the need); the other 17 also scanned by the session 14 build (-s14) where it was run.
-t = load("table3-gtsrb-seed5")
-if t:
-    title = "Validation (sessions 14 and 15): Table 3's fifth seed, fresh GTSRB models"
-    print(f"### {title}\n")
-    first = lambda r: r["model"] == "benign-s1" or (r["trojaned"] and r["size"] <= 8 and r["pattern"] == "square")
-    print("The 6x6 and 8x8 squares and one benign net, session 14 rules (the default as committed when they were scanned):\n")
-    rows_summary([r for r in t["rows"] if first(r)])
-    if load("table3-gtsrb-seed5-s13"):
-        print("The same models, session 13 rules (the session 13 build):\n")
-        rows_summary([r for r in load("table3-gtsrb-seed5-s13")["rows"] if first(r)])
-    late = [r for r in t["rows"] if not first(r)]
-    if late:
-        print("The other models, session 15 rules (trained and scanned after they were committed):\n")
-        rows_summary(late)
-        earlier = [r for r in (load("table3-gtsrb-seed5-s14") or {"rows": []})["rows"] if not first(r)]
-        if earlier:
-            print(f"{len({r['model'] for r in earlier})} of them, session 14 rules (the session 14 build):\n")
-            rows_summary(earlier)
-    table3_detail("table3-gtsrb-seed5", title + ", in detail (session 14 rules for the first five models, session 15 rules for the others)")
-    if load("table3-gtsrb-seed5-s15"):
-        print("The first five models replayed with the session 15 rules (tuning data for them: `square8-top-left` showed the need):\n")
-        summary(load("table3-gtsrb-seed5-s15"))
+# 8x8 top-left miss showed the need); the other 17 also scanned by the session 14 build (-s14).
+two_part_validation("table3-gtsrb-seed5", "Validation (sessions 14 and 15): Table 3's fifth seed, fresh GTSRB models",
+    lambda r: r["model"] == "benign-s1" or (r["trojaned"] and r["size"] <= 8 and r["pattern"] == "square"),
+    [("The 6x6 and 8x8 squares and one benign net, session 14 rules (the default as committed when they were scanned)", ("s13", "session 13 rules (the session 13 build)")),
+     ("The other models, session 15 rules (trained and scanned after they were committed)", ("s14", "session 14 rules (the session 14 build)"))],
+    "session 14 rules for the first five models, session 15 rules for the others",
+    ("s15", "The first five models replayed with the session 15 rules (tuning data for them: `square8-top-left` showed the need)", None))
 
 # Session 15: the tuning zoos replayed by the session 15 rules (those that ran; the folder holds only the rows run).
 for plan, what in [("table3-gtsrb-seed4", "Table 3's fourth seed"), ("table3-gtsrb-seed3", "Table 3's third seed"),
