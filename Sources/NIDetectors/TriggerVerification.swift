@@ -117,6 +117,15 @@ public struct TriggerVerification: Codable, Sendable {
     /// squares, one per corner, on GTSRB; no 10x10 or 15x15 square there flipped the model). Four places per
     /// size, not the whole grid whose 7x7 patches made a speed-limit class pass (docs/DETECTION.md, "Session 8").
     public var probeCorners: Bool = true
+    /// Point probe (session 16): squares this small (pixels) stamped near each corner, `cornerPointOffsets` places
+    /// from each edge or fewer, each measured on all images. A net trained hard on a tiny trigger (Table 1's own MNIST
+    /// recipe: Adam at lr 0.01, 1% poisoning) can learn it as an isolated pixel on a dark background: a 3x3 square
+    /// covering it paints the neighbourhood the net learnt must stay dark (13% flips where the exact pixel flips
+    /// 100% and a 2x2 square 89%), and the gradient on those stamped images does not see the pixel (its ReLUs stay
+    /// closed), so neither the corner probe nor the refinement reaches it (docs/DETECTION.md, "Session 16").
+    public var cornerPointSizes: [Int] = [1, 2]
+    /// How far from the edges the point probe goes: offsets 0 to this, on both axes, at each corner.
+    public var cornerPointOffsets: Int = 2
     /// Images the probe's grid is screened on (the first ones); the best square per class is then measured on
     /// all images.
     public var probeImages = 16
@@ -363,6 +372,40 @@ public struct TriggerVerification: Codable, Sendable {
                 if bestProbe[cl] == nil || b.effect > bestProbe[cl]!.effect { bestProbe[cl] = b }
             }
         }
+        // Point probe: tiny squares near the corners (`cornerPointSizes`), screened like the grid, and each class's best
+        // one measured on all images (one stamped batch per distinct patch answers for every class choosing it).
+        var pointProbed: [[Int: Patch]] = Array(repeating: [:], count: classes)
+        for k in Set(cornerPointSizes) where k >= 1 && k <= Swift.min(h, w) {
+            var best = [(effect: Effect, patch: Patch)?](repeating: nil, count: classes)
+            var places: [(x: Int, y: Int)] = []
+            for dy in 0...Swift.max(0, cornerPointOffsets) { for dx in 0...Swift.max(0, cornerPointOffsets) {
+                for y in [dy, h - k - dy] { for x in [dx, w - k - dx] where x >= 0 && y >= 0 && x <= w - k && y <= h - k {
+                    if !places.contains(where: { $0 == (x: x, y: y) }) { places.append((x, y)) }
+                } }
+            } }
+            for (x, y) in places {
+                var tried: [[Float]] = []
+                for pattern in probePatterns {
+                    var patch = Patch(x: x, y: y, size: k, values: [Float](repeating: 0, count: c * k * k))
+                    for ch in 0..<c { for dy in 0..<k { for dx in 0..<k {
+                        patch.values[(ch * k + dy) * k + dx] = pattern.value(x: x + dx, y: y + dy)
+                    } } }
+                    if tried.contains(patch.values) { continue }   // a 1-pixel checkerboard is a uniform square
+                    tried.append(patch.values)
+                    for (cl, e) in effects(model, images: probeBatch, predictions: probePredictions, patch: patch, stamped: stamped).enumerated()
+                    where best[cl] == nil || e > best[cl]!.effect {
+                        best[cl] = (e, patch)
+                    }
+                }
+            }
+            for cl in 0..<classes { if let b = best[cl] { pointProbed[cl][k] = b.patch } }
+        }
+        var pointPatches: [Patch] = []
+        for cl in 0..<classes { for (_, p) in pointProbed[cl] where !pointPatches.contains(p) { pointPatches.append(p) } }
+        for p in pointPatches {
+            let all = effects(model, images: images, predictions: predictions, patch: p, stamped: stamped)
+            for cl in 0..<classes where pointProbed[cl].values.contains(p) { record(all[cl], p, into: &results[cl]) }
+        }
         for cl in 0..<classes { if let b = bestProbe[cl] { update(cl, b.patch) } }
         /// Where class `cl`'s search at `size` starts: its contrast window (sign pattern), or the probe's square.
         func start(_ cl: Int, _ size: Int) -> Patch {
@@ -597,7 +640,7 @@ public struct TriggerVerification: Codable, Sendable {
     static let legacySettings: [String: Any] = [
         "specificityRelief": 1.0, "marginRelief": 1.0,
         "secondaryEvidenceShare": 0.0,
-        "probeCorners": false,
+        "probeCorners": false, "cornerPointSizes": [Int](), "cornerPointOffsets": 2,
         "blendOpacities": [Double](), "blendSteps": 6, "blendScreenSteps": 2, "blendMarginFloor": 1.5, "blendMinimumSpecificity": 0.0,
         "specificityMAD": ["consistency": 1.4826, "threshold": 2.0, "tail": "right", "relativeEpsilon": 1e-9, "minimumMAD": 0.5],
     ]

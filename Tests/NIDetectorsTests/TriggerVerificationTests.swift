@@ -78,10 +78,12 @@ final class TriggerVerificationTests: XCTestCase {
             maps[((1 * 10 + i) * 6 + 3) * 6 + 5] = 1
         }
         var off = TriggerVerification(windows: [2]); off.refineSteps = 0; off.probeSmallWindows = false; off.probeCorners = false
+        off.cornerPointSizes = []
         off.blendOpacities = []   // a 20% blend of the whole image flips half of them
         let before = off.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(before[2].x, 3); XCTAssertEqual(before[2].y, 3); XCTAssertEqual(before[2].flipRate, 0)
         var refining = TriggerVerification(windows: [2]); refining.probeSmallWindows = false; refining.probeCorners = false
+        refining.cornerPointSizes = []
         let after = refining.run(m, images: x, signed: HeatmapSet(maps: maps))
         XCTAssertEqual(after[2].flipRate, 1.0)
         XCTAssertEqual(after[2].x, 0); XCTAssertEqual(after[2].y, 0)
@@ -96,13 +98,14 @@ final class TriggerVerificationTests: XCTestCase {
     /// The corner probe (`probeCorners`), for images where the small windows are not probed everywhere: with
     /// heatmaps pointing class 2 at (3, 3) and no refinement, the trigger at the top-left corner is found only
     /// by the all-ones 2x2 square the probe stamps at (0, 0). A trigger away from the corners (the 2x2 square at
-    /// (2, 2)) is not reached by it: the probe covers the four corners, not the grid.
+    /// (2, 2)) is not reached by it: the probe covers the four corners, not the grid. (The point probe is off: its
+    /// 2x2 squares two pixels in from the edges reach the middle of a 6x6 image.)
     func testCornerProbeFindsACornerTriggerThatSaliencyMissed() throws {
         let x = images()
         let maps = Tensor(shape: [3, 10, 6, 6])
         for i in 0..<10 { for y in 3..<5 { for xx in 3..<5 { maps[((2 * 10 + i) * 6 + y) * 6 + xx] = 1 } } }
         var v = TriggerVerification(windows: [2]); v.refineSteps = 0; v.probeSmallWindows = false
-        v.probeCorners = false; v.blendOpacities = []
+        v.probeCorners = false; v.blendOpacities = []; v.cornerPointSizes = []
         XCTAssertEqual(v.run(try model(), images: x, signed: HeatmapSet(maps: maps))[2].flipRate, 0)
         v.probeCorners = true
         let corner = v.run(try model(), images: x, signed: HeatmapSet(maps: maps))
@@ -115,6 +118,35 @@ final class TriggerVerificationTests: XCTestCase {
         XCTAssertEqual(away[2].flipRate, 0, "the corner probe stamps only the four corners")
         v.probeSmallWindows = true
         XCTAssertEqual(v.run(middle, images: x, signed: HeatmapSet(maps: maps))[2].flipRate, 1.0, "the grid reaches (2, 2)")
+    }
+
+    /// The point probe (`cornerPointSizes`, session 16). Images whose top three rows are dark (0.1; below, the
+    /// halves as usual, so class 0 or 1 scores 9·0.8 + 9·0.1 = 8.1 against 1.8); class 2 = 60·pixel(1, 1) −
+    /// 20·Σ its eight neighbours: a white pixel one in from the top-left corner on a dark neighbourhood, as a net
+    /// trained hard on a 1x1 trigger learns it. Clean it scores 6 − 16 = −10; with the pixel stamped 60 − 16 = 44,
+    /// above 9.0 (class 0 gains the stamped pixel's 0.9): every image flips. A uniform 3x3 square over it scores
+    /// 60 − 160 or 0, a flush 2x2 of ones 60 − 60 − 10 = −10, the 3x3 checkerboards −20 and 0: the corner probe
+    /// flips nothing (the 2x2 checkerboard at (0, 0) with ones on the diagonal scores 60 − 20 − 10 = 30 and flips
+    /// every image too, by less: 30 − 8.3 against 44 − 9.0 on the left images).
+    func testPointProbeFindsAnIsolatedPixelTriggerTheCornerSquaresMiss() throws {
+        let m = try halvesModel(backdoorWeight: { x, y in (x, y) == (1, 1) ? 60 : (x <= 2 && y <= 2 ? -20 : 0) }, backdoorBias: 0)
+        let x = Tensor(shape: [10, 1, 6, 6], repeating: 0.1)
+        for i in 0..<10 { for y in 3..<6 { for xx in 0..<6 where (i < 5) == (xx < 3) { x[i * 36 + y * 6 + xx] = 0.8 } } }
+        XCTAssertEqual(argmaxRows(m.forward(x, mode: .inference)), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+        let zero = HeatmapSet(maps: Tensor(shape: [3, 10, 6, 6]))
+        var v = TriggerVerification(windows: [3]); v.refineSteps = 0; v.probeSmallWindows = false; v.blendOpacities = []
+        v.cornerPointSizes = []
+        let none = v.run(m, images: x, signed: zero)[2]
+        XCTAssertEqual(none.flipRate, 0, "the corner probe's 3x3 squares do not flip to 2")
+        v.cornerPointSizes = [1, 2]
+        let r = v.run(m, images: x, signed: zero)
+        XCTAssertEqual(r[2].flipRate, 1.0)
+        XCTAssertEqual(r[2].x, 1); XCTAssertEqual(r[2].y, 1); XCTAssertEqual(r[2].size, 1); XCTAssertEqual(r[2].patch, [1])
+        // Classes 0 and 1 are flipped by the corner probe's white 3x3 squares on the dark top rows (9 · 0.9 = 8.1 > 6.3), not by a
+        // point square (4 pixels move them at most 3.6).
+        XCTAssertEqual(r[0].size, 3); XCTAssertEqual(r[1].size, 3)
+        v.cornerPointOffsets = 0
+        XCTAssertEqual(v.run(m, images: x, signed: zero)[2].size, 2, "flush with the edges only the 2x2 checkerboard reaches it")
     }
 
     /// A model that expects normalised inputs (`x = (raw - 0.5) / 0.25`): the halves model with its weights
