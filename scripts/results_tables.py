@@ -148,6 +148,24 @@ for suffix, session, tuning in [("s13", "13", "tuning data for them"), ("s14", "
         print(f"### Session 9's MNIST validation zoo replayed by the session {session} rules\n")
         summary(load("validation-blend-mnist-" + suffix))
 
+def tally(rows):
+    """Rows of one detector: (targets alone, trojaned, benign clean, benign, ROC AUC cell); the AUC is Mann-Whitney over
+    the rows' scores, ties counted half."""
+    pos = [r["score"] for r in rows if r["trojaned"]]; neg = [r["score"] for r in rows if not r["trojaned"]]
+    auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
+    alone = sum(r["correct"] for r in rows if r["trojaned"]); clean = sum(r["correct"] for r in rows if not r["trojaned"])
+    return alone, len(pos), clean, len(neg), auc
+
+def rows_summary(rows):
+    """The `summary` table computed from rows (a zoo whose rows were scanned by different builds, split by them)."""
+    print("| detector | target flagged alone | benign clean | ROC AUC | s / model |")
+    print("|---|---:|---:|---:|---:|")
+    for d in dict.fromkeys(r["detector"] for r in rows):
+        rs = [r for r in rows if r["detector"] == d]
+        alone, trojaned, clean, benign, auc = tally(rs)
+        print(f"| {d} | {alone}/{trojaned} | {clean}/{benign} | {auc} | {statistics.mean(r['seconds'] for r in rs):.2f} |")
+    print()
+
 # A validation zoo: trained after the rules that scan it were committed, the same models also scanned by an
 # earlier build (<plan>-<earlier suffix>) and, for tuning data of a later rule, replayed by a later build.
 def validation(plan, title, rules, earlier=None, replay=None):
@@ -156,6 +174,11 @@ def validation(plan, title, rules, earlier=None, replay=None):
     print(f"### {title}\n")
     print(f"{rules} rules (the default as committed):\n")
     summary(t)
+    # A net whose training collapsed (clean accuracy under 50%: a constant output) carries no backdoor to find.
+    collapsed = sorted({r["model"] for r in t["rows"] if r["cleanAccuracy"] < 0.5})
+    if collapsed:
+        print(f"Without the {len(collapsed)} nets whose training collapsed (clean accuracy under 50%: {', '.join(collapsed)}):\n")
+        rows_summary([r for r in t["rows"] if r["model"] not in collapsed])
     if earlier and load(plan + "-" + earlier[0]):
         print(f"The same models, {earlier[1]} rules:\n")
         summary(load(plan + "-" + earlier[0]))
@@ -183,24 +206,6 @@ validation("validation-s10-gtsrb", "Validation (session 10): eight fresh GTSRB m
            "Session 10", earlier=("s9", "session 9"))
 validation("validation-s11-gtsrb", "Validation (session 11): nine fresh GTSRB models (14x14, checkerboard 8, 6x6 at all corners, 10x10 to label 3, two new 10% blends, 3 benign)",
            "Session 10")
-
-def tally(rows):
-    """Rows of one detector: (targets alone, trojaned, benign clean, benign, ROC AUC cell); the AUC is Mann-Whitney over
-    the rows' scores, ties counted half."""
-    pos = [r["score"] for r in rows if r["trojaned"]]; neg = [r["score"] for r in rows if not r["trojaned"]]
-    auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
-    alone = sum(r["correct"] for r in rows if r["trojaned"]); clean = sum(r["correct"] for r in rows if not r["trojaned"])
-    return alone, len(pos), clean, len(neg), auc
-
-def rows_summary(rows):
-    """The `summary` table computed from rows (a zoo whose rows were scanned by different builds, split by them)."""
-    print("| detector | target flagged alone | benign clean | ROC AUC | s / model |")
-    print("|---|---:|---:|---:|---:|")
-    for d in dict.fromkeys(r["detector"] for r in rows):
-        rs = [r for r in rows if r["detector"] == d]
-        alone, trojaned, clean, benign, auc = tally(rs)
-        print(f"| {d} | {alone}/{trojaned} | {clean}/{benign} | {auc} | {statistics.mean(r['seconds'] for r in rs):.2f} |")
-    print()
 
 def two_part_validation(plan, title, first, parts, detail, replay=None):
     """A fresh zoo scanned in two parts by two rule sets: `first(row)` says which part a row is in; `parts` holds, per
@@ -248,6 +253,27 @@ two_part_validation("table3-gtsrb-seed5", "Validation (sessions 14 and 15): Tabl
     "session 14 rules for the first five models, session 15 rules for the others",
     ("s15", "The first five models replayed with the session 15 rules (tuning data for them: `square8-top-left` showed the need)", None))
 
+# Table 3's sixth seed (seed offset 15000, plan committed in session 16 before training): every model trained and
+# scanned in session 16 by the session 15 rules (faf7b5e), unchanged since.
+validation("table3-gtsrb-seed6", "Validation (session 16): Table 3's sixth seed, fresh GTSRB models", "Session 15",
+           earlier=("s16", "session 16 (the point probe, 96688ba, committed while they trained)"))
+# Session 16: fresh models of Table 1's own MNIST recipe (seed offset 16000), trained after the session 16 rule (96688ba)
+# was committed; the same models also scanned by the session 15 build (-s15).
+validation("validation-table1-mnist", "Validation (session 16): fresh models of Table 1's own MNIST recipe", "Session 16",
+           earlier=("s15", "session 15"))
+
+# Session 16: zoos replayed by the session 16 rules (-s16; the GTSRB ones on their benign nets only).
+for plan, what in [("table1-recipe-mnist", "Table 1's own MNIST recipe (tuning data: `square1-bottom-right-t5-s2` showed the need)"),
+                   ("table2-mnist", "Table 2 (MNIST)"), ("figure4-mnist-multi", "Figure 4 and the translucent trigger (MNIST)"),
+                   ("table5-ablation-mnist", "Table 5's zoo (MNIST)"), ("validation-blend-mnist", "Session 9's MNIST validation zoo"),
+                   ("table3-gtsrb-seed3", "Table 3's third seed"), ("table3-gtsrb-seed4", "Table 3's fourth seed"),
+                   ("table3-gtsrb-seed5", "Table 3's fifth seed"), ("validation-s10-gtsrb", "Session 10's GTSRB validation zoo"),
+                   ("validation-s11-gtsrb", "Session 11's GTSRB validation zoo"), ("validation-blend-gtsrb", "Session 9's GTSRB validation zoo")]:
+    if load(plan + "-s16"):
+        rows = load(plan + "-s16")["rows"]
+        print(f"### {what} replayed by the session 16 rules ({len(rows)} of its models)\n")
+        summary(load(plan + "-s16"))
+
 # Session 15: the tuning zoos replayed by the session 15 rules (those that ran; the folder holds only the rows run).
 for plan, what in [("table3-gtsrb-seed4", "Table 3's fourth seed"), ("table3-gtsrb-seed3", "Table 3's third seed"),
                    ("validation-blend-gtsrb", "Session 9's GTSRB validation zoo"), ("validation-blend-mnist", "Session 9's MNIST validation zoo")]:
@@ -272,7 +298,8 @@ fresh = [("session 7", ["validation-gtsrb", "validation-gtsrb-b"]), ("session 8"
          ("session 10 (session 11's zoo)", ["validation-s11-gtsrb"]),
          ("session 10 (Table 3's third seed, session 12)", ["table3-gtsrb-seed3"]),
          ("session 13 (sizes 6-10) and 14 (sizes 12, 14): Table 3's fourth seed", ["table3-gtsrb-seed4"]),
-         ("session 14 (first five) and 15 (the rest): Table 3's fifth seed", ["table3-gtsrb-seed5"])]
+         ("session 14 (first five) and 15 (the rest): Table 3's fifth seed", ["table3-gtsrb-seed5"]),
+         ("session 15 (Table 3's sixth seed, session 16)", ["table3-gtsrb-seed6"])]
 if any(load(p) for _, ps in fresh for p in ps):
     print("### Fresh GTSRB validation zoos pooled (neuroninspect:default, each zoo by the rules committed before it was trained)\n")
     print("| rules | models | target flagged alone | target among the flagged | benign clean | ROC AUC |")
@@ -320,9 +347,9 @@ if t:
 print("### Time recorded by the zoo runs\n")
 print("| zoo | models | training (min) | " + " | ".join(["detectors (min, per detector)"]) + " | total (min) |")
 print("|---|---:|---:|---|---:|")
-for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3", "table3-gtsrb-seed4", "table3-gtsrb-seed5",
+for plan in ["table2-mnist", "figure4-mnist-multi", "table5-ablation-mnist", "image-count-mnist", "table1-recipe-mnist", "table3-gtsrb", "table3-gtsrb-seed2", "table3-gtsrb-seed3", "table3-gtsrb-seed4", "table3-gtsrb-seed5", "table3-gtsrb-seed6",
              "validation-table2-mnist", "validation-figure4-mnist", "validation-gtsrb", "validation-gtsrb-b",
-             "validation-corners-gtsrb", "validation-blend-mnist", "validation-blend-gtsrb", "validation-s10-gtsrb", "validation-s11-gtsrb"]:
+             "validation-corners-gtsrb", "validation-blend-mnist", "validation-blend-gtsrb", "validation-s10-gtsrb", "validation-s11-gtsrb", "validation-table1-mnist"]:
     t = load(plan)
     if not t: continue
     train = 0.0; n = 0

@@ -10,7 +10,8 @@ import NIExplainers
 ///    classes (what `c` looks at that other classes do not); for each window size, the square with the
 ///    largest sum, stamped with 1 where the class's mean signed gradient is positive and 0 elsewhere.
 /// 2. Probe the large windows (`largeWindowFractions` of the image side: 10x10 and 15x15 on 32x32), and the small ones on
-///    images too small for a large one (`probeSmallWindows`; elsewhere at the four corners, `probeCorners`):
+///    images too small for a large one (`probeSmallWindows`; elsewhere at the four corners, `probeCorners`, with
+///    1- and 2-pixel squares up to 2 pixels in from each corner's edges, `cornerPointSizes`):
 ///    all-ones, all-zeros and 1-pixel checkerboard squares (`probePatterns`) at a grid of places, one stamped
 ///    batch answering for every class. A 10-14 pixel trigger's parts do not flip the model and saliency does
 ///    not point at it, but a square covering it does.
