@@ -175,6 +175,14 @@ public struct TriggerVerification: Codable, Sendable {
             case .checkerboardInverse: return (x + y) % 2 == 1 ? 1 : 0
             }
         }
+        /// The `size` x `size` square of this pattern at `(x, y)`, every channel alike.
+        func patch(x: Int, y: Int, size k: Int, channels c: Int) -> Patch {
+            var patch = Patch(x: x, y: y, size: k, values: [Float](repeating: 0, count: c * k * k))
+            for ch in 0..<c { for dy in 0..<k { for dx in 0..<k {
+                patch.values[(ch * k + dy) * k + dx] = value(x: x + dx, y: y + dy)
+            } } }
+            return patch
+        }
     }
 
     /// The window sizes for `h` x `w` images: `windows`, then the large ones, in increasing order.
@@ -357,10 +365,7 @@ public struct TriggerVerification: Codable, Sendable {
             }
             var best = [(effect: Effect, patch: Patch)?](repeating: nil, count: classes)
             for pattern in probePatterns { for y in grid(h) { for x in grid(w) {
-                var patch = Patch(x: x, y: y, size: k, values: [Float](repeating: 0, count: c * k * k))
-                for ch in 0..<c { for dy in 0..<k { for dx in 0..<k {
-                    patch.values[(ch * k + dy) * k + dx] = pattern.value(x: x + dx, y: y + dy)
-                } } }
+                let patch = pattern.patch(x: x, y: y, size: k, channels: c)
                 for (cl, e) in effects(model, images: probeBatch, predictions: probePredictions, patch: patch, stamped: stamped).enumerated()
                 where best[cl] == nil || e > best[cl]!.effect {
                     best[cl] = (e, patch)
@@ -376,7 +381,7 @@ public struct TriggerVerification: Codable, Sendable {
         // Point probe: tiny squares near the corners (`cornerPointSizes`), screened like the grid, and each class's best
         // one measured on all images (one stamped batch per distinct patch answers for every class choosing it).
         var pointProbed: [[Int: Patch]] = Array(repeating: [:], count: classes)
-        for k in Set(cornerPointSizes) where k >= 1 && k <= Swift.min(h, w) {
+        for k in Set(cornerPointSizes).sorted() where k >= 1 && k <= Swift.min(h, w) {
             var best = [(effect: Effect, patch: Patch)?](repeating: nil, count: classes)
             var places: [(x: Int, y: Int)] = []
             for dy in 0...Swift.max(0, cornerPointOffsets) { for dx in 0...Swift.max(0, cornerPointOffsets) {
@@ -387,10 +392,7 @@ public struct TriggerVerification: Codable, Sendable {
             for (x, y) in places {
                 var tried: [[Float]] = []
                 for pattern in probePatterns {
-                    var patch = Patch(x: x, y: y, size: k, values: [Float](repeating: 0, count: c * k * k))
-                    for ch in 0..<c { for dy in 0..<k { for dx in 0..<k {
-                        patch.values[(ch * k + dy) * k + dx] = pattern.value(x: x + dx, y: y + dy)
-                    } } }
+                    let patch = pattern.patch(x: x, y: y, size: k, channels: c)
                     if tried.contains(patch.values) { continue }   // a 1-pixel checkerboard is a uniform square
                     tried.append(patch.values)
                     for (cl, e) in effects(model, images: probeBatch, predictions: probePredictions, patch: patch, stamped: stamped).enumerated()
@@ -402,7 +404,10 @@ public struct TriggerVerification: Codable, Sendable {
             for cl in 0..<classes { if let b = best[cl] { pointProbed[cl][k] = b.patch } }
         }
         var pointPatches: [Patch] = []
-        for cl in 0..<classes { for (_, p) in pointProbed[cl] where !pointPatches.contains(p) { pointPatches.append(p) } }
+        // Sizes in order (a dictionary's order varies between runs; the order of equal effects decides which is kept).
+        for cl in 0..<classes { for k in pointProbed[cl].keys.sorted() where !pointPatches.contains(pointProbed[cl][k]!) {
+            pointPatches.append(pointProbed[cl][k]!)
+        } }
         for p in pointPatches {
             let all = effects(model, images: images, predictions: predictions, patch: p, stamped: stamped)
             for cl in 0..<classes where pointProbed[cl].values.contains(p) { record(all[cl], p, into: &results[cl]) }
