@@ -9,16 +9,19 @@ public enum ZooPage {
     }
 
     public static func render(_ t: ZooTable) -> String {
-        var h = "<!doctype html><html><head><meta charset=\"utf-8\"><title>zoo \(esc(t.plan))</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}.bad{background:#fdd}</style></head><body>"
+        var h = "<!doctype html><html><head><meta charset=\"utf-8\"><title>zoo \(esc(t.plan))</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}.bad{background:#fdd}.collapsed{color:#999}</style></head><body>"
         h += "<h1>Zoo: \(esc(t.plan))</h1><h2>Summary</h2><table><tr><th>detector</th><th>target alone</th><th>benign clean</th><th>ROC AUC</th><th>s / model</th></tr>"
         for s in t.summary {
             h += "<tr><td>\(esc(s.detector))</td><td>\(s.detected)/\(s.trojaned)</td><td>\(s.benign - s.falseAlarms)/\(s.benign)</td><td>\(s.rocAUC.map { String(format: "%.3f", $0) } ?? "-")</td><td>\(String(format: "%.2f", s.meanSeconds))</td></tr>"
         }
         h += "</table>"
-        for s in t.summary { h += plot(t.rows.filter { $0.detector == s.detector }, title: s.detector) }
+        if let n = t.summary.compactMap(\.collapsed).max() {
+            h += "<p>\(n) model(s) whose training collapsed (clean accuracy below the plan's minCleanAccuracy after every retry) are left out of these counts and the plots; their rows are greyed below.</p>"
+        }
+        for s in t.summary { h += plot(t.rows.filter { $0.detector == s.detector && $0.collapsed != true }, title: s.detector) }
         h += "<h2>All results</h2><table><tr>" + ZooResult.csvHeader.split(separator: ",").map { "<th>\($0)</th>" }.joined() + "</tr>"
         for r in t.rows {
-            h += "<tr class=\"\(r.correct ? "" : "bad")\">" + r.csvLine.split(separator: ",", omittingEmptySubsequences: false).map { "<td>\(esc(String($0)))</td>" }.joined() + "</tr>"
+            h += "<tr class=\"\(r.collapsed == true ? "collapsed" : r.correct ? "" : "bad")\">" + r.csvLine.split(separator: ",", omittingEmptySubsequences: false).map { "<td>\(esc(String($0)))</td>" }.joined() + "</tr>"
         }
         return h + "</table></body></html>\n"
     }

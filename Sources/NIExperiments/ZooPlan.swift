@@ -25,6 +25,13 @@ public struct ZooPlan: Codable, Sendable, Equatable {
         public var limit: Int?
         /// Use only the first N test images for clean accuracy and attack success.
         public var testLimit: Int?
+        /// A model whose clean test accuracy ends below this has collapsed in training (Adam at lr 0.01, Table
+        /// 1's MNIST recipe, sometimes sticks at chance from the first epoch): it is retrained up to `retries`
+        /// times with `ZooModel.seed(attempt:)`, and if it still collapses its rows stay in the table, marked,
+        /// but out of the summary's counts. Nil: no check.
+        public var minCleanAccuracy: Double?
+        /// Retrainings of a collapsed model (each with the next attempt's seed; 0: none).
+        public var retries: Int = 0
 
         public init() {}
         public init(from decoder: Decoder) throws {
@@ -37,7 +44,12 @@ public struct ZooPlan: Codable, Sendable, Equatable {
             augment = try c.decodeIfPresent(Bool.self, forKey: .augment) ?? false
             limit = try c.decodeIfPresent(Int.self, forKey: .limit)
             testLimit = try c.decodeIfPresent(Int.self, forKey: .testLimit)
+            minCleanAccuracy = try c.decodeIfPresent(Double.self, forKey: .minCleanAccuracy)
+            retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? 0
         }
+
+        /// Whether a model with this clean accuracy collapsed in training.
+        public func collapsed(cleanAccuracy: Double) -> Bool { minCleanAccuracy.map { cleanAccuracy < $0 } ?? false }
     }
 
     /// A grid of BadNets triggers: every pattern x size x position, all to `target`.
@@ -114,6 +126,9 @@ public struct ZooPlan: Codable, Sendable, Equatable {
         guard ["mnist", "gtsrb"].contains(dataset) else { throw bad("dataset '\(dataset)' is not mnist or gtsrb") }
         guard images >= 2 else { throw bad("images must be at least 2, got \(images)") }
         guard training.epochs >= 1 else { throw bad("training.epochs must be at least 1") }
+        if let m = training.minCleanAccuracy, !(0...1).contains(m) { throw bad("training.minCleanAccuracy must be in 0...1, got \(m)") }
+        guard (0...10).contains(training.retries) else { throw bad("training.retries must be 0...10, got \(training.retries)") }
+        guard training.retries == 0 || training.minCleanAccuracy != nil else { throw bad("training.retries needs training.minCleanAccuracy (what counts as collapsed)") }
         guard benign >= 0, seeds >= 1 else { throw bad("benign must be >= 0 and seeds >= 1") }
         guard !detectors.isEmpty else { throw bad("no detectors") }
         for d in detectors {
@@ -197,6 +212,10 @@ public struct ZooModel: Codable, Sendable, Equatable {
     public var position: String?
     public var triggerCount: Int
     public var trojaned: Bool { trigger != nil }
+
+    /// The training seed of attempt `k` (0: the plan's seed; k >= 1: the k-th retraining after a collapse),
+    /// a million apart so no retry meets another model's seed (plan seeds are below 100000 + offset).
+    public func seed(attempt k: Int) -> UInt64 { seed &+ UInt64(k) &* 1_000_000 }
 }
 
 /// FNV-1a over the UTF-8 bytes: a seed from a name that does not change between runs or machines.

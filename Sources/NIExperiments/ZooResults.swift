@@ -27,10 +27,19 @@ public struct ZooResult: Codable, Sendable, Equatable {
     public var correct: Bool
     /// Seconds the detector took on this model.
     public var seconds: Double
+    /// Which training attempt the scanned model is (nil or 0: the plan's seed; k: the k-th retraining after
+    /// a collapse, `seed` is then that attempt's seed).
+    public var trainingAttempt: Int?
+    /// The model's training collapsed (clean accuracy below the plan's `minCleanAccuracy` after every retry):
+    /// set when the table is collected, and such rows are left out of the summary.
+    public var collapsed: Bool?
 
-    public init(model m: ZooModel, detector: String, cleanAccuracy: Double, attackSuccess: Double?, report: DetectionReport) {
+    public init(model m: ZooModel, detector: String, cleanAccuracy: Double, attackSuccess: Double?, report: DetectionReport,
+                trainingAttempt: Int = 0) {
         model = m.name; self.detector = detector; trojaned = m.trojaned; trigger = m.trigger; target = m.target
-        pattern = m.pattern; size = m.size; position = m.position; triggerCount = m.triggerCount; seed = m.seed
+        pattern = m.pattern; size = m.size; position = m.position; triggerCount = m.triggerCount
+        seed = m.seed(attempt: trainingAttempt)
+        self.trainingAttempt = trainingAttempt == 0 ? nil : trainingAttempt
         self.cleanAccuracy = cleanAccuracy; self.attackSuccess = attackSuccess
         flagged = report.flagged; anomalyIndex = report.anomalyIndex.isFinite ? report.anomalyIndex : 1e9
         if let v = report.settings["verification"] {
@@ -53,14 +62,15 @@ public struct ZooResult: Codable, Sendable, Equatable {
         return scores.count == report.perClass.count ? (scores.max() ?? flips) : flips
     }
 
-    public static let csvHeader = "model,detector,trojaned,trigger,target,pattern,size,position,triggers,seed,clean_accuracy,attack_success,flagged,anomaly_index,score,correct,seconds"
+    public static let csvHeader = "model,detector,trojaned,trigger,target,pattern,size,position,triggers,seed,clean_accuracy,attack_success,flagged,anomaly_index,score,correct,training_attempt,collapsed,seconds"
 
     public var csvLine: String {
         func q(_ s: String?) -> String { guard let s else { return "" }; return s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
         return [model, detector, String(trojaned), q(trigger), target.map(String.init) ?? "", q(pattern), size.map(String.init) ?? "",
                 q(position), String(triggerCount), String(seed), String(format: "%.4f", cleanAccuracy),
                 attackSuccess.map { String(format: "%.4f", $0) } ?? "", q(flagged.map(String.init).joined(separator: " ")),
-                String(format: "%.4f", anomalyIndex), String(format: "%.4f", score), String(correct), String(format: "%.3f", seconds)]
+                String(format: "%.4f", anomalyIndex), String(format: "%.4f", score), String(correct),
+                String(trainingAttempt ?? 0), String(collapsed ?? false), String(format: "%.3f", seconds)]
             .joined(separator: ",")
     }
 
@@ -86,12 +96,16 @@ public struct ZooSummary: Codable, Sendable, Equatable {
     /// without both kinds.
     public var rocAUC: Double?
     public var meanSeconds: Double
+    /// Models left out of the counts above because their training collapsed (`ZooResult.collapsed`).
+    public var collapsed: Int?
 
     public static func of(_ rows: [ZooResult]) -> [ZooSummary] {
         var order: [String] = []
         for r in rows where !order.contains(r.detector) { order.append(r.detector) }
         return order.map { d in
-            let rs = rows.filter { $0.detector == d }
+            let all = rows.filter { $0.detector == d }
+            let rs = all.filter { $0.collapsed != true }
+            let left = all.count - rs.count
             let pos = rs.filter(\.trojaned).map(\.score), neg = rs.filter { !$0.trojaned }.map(\.score)
             var auc: Double?
             if !pos.isEmpty && !neg.isEmpty {
@@ -101,7 +115,8 @@ public struct ZooSummary: Codable, Sendable, Equatable {
             }
             return ZooSummary(detector: d, trojaned: pos.count, detected: rs.filter { $0.trojaned && $0.correct }.count,
                               benign: neg.count, falseAlarms: rs.filter { !$0.trojaned && !$0.correct }.count, rocAUC: auc,
-                              meanSeconds: rs.isEmpty ? 0 : rs.map(\.seconds).reduce(0, +) / Double(rs.count))
+                              meanSeconds: rs.isEmpty ? 0 : rs.map(\.seconds).reduce(0, +) / Double(rs.count),
+                              collapsed: left == 0 ? nil : left)
         }
     }
 }
@@ -127,7 +142,10 @@ public struct ZooTable: Codable, Sendable, Equatable {
                     }
                     break
                 }
-                if let r = found { rows.append(r) } else { missing.append("\(m.name) / \(d)") }
+                if var r = found {
+                    r.collapsed = plan.training.collapsed(cleanAccuracy: r.cleanAccuracy) ? true : nil
+                    rows.append(r)
+                } else { missing.append("\(m.name) / \(d)") }
             }
         }
         return (ZooTable(plan: plan.name, rows: rows, summary: ZooSummary.of(rows)), missing)
@@ -144,7 +162,7 @@ public struct ZooTable: Codable, Sendable, Equatable {
     /// A plain-text summary, one line per detector.
     public var summaryText: String {
         summary.map { s in
-            "\(s.detector): target flagged alone on \(s.detected)/\(s.trojaned) trojaned models; nothing flagged on \(s.benign - s.falseAlarms)/\(s.benign) benign; ROC AUC \(s.rocAUC.map { String(format: "%.3f", $0) } ?? "-"); \(String(format: "%.2f", s.meanSeconds)) s per model"
+            "\(s.detector): target flagged alone on \(s.detected)/\(s.trojaned) trojaned models; nothing flagged on \(s.benign - s.falseAlarms)/\(s.benign) benign; ROC AUC \(s.rocAUC.map { String(format: "%.3f", $0) } ?? "-"); \(String(format: "%.2f", s.meanSeconds)) s per model\(s.collapsed.map { "; \($0) model(s) whose training collapsed left out" } ?? "")"
         }.joined(separator: "\n")
     }
 }

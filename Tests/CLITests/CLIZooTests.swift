@@ -80,6 +80,41 @@ final class CLIZooTests: XCTestCase {
 }
 
 extension CLIZooTests {
+    /// A model whose training collapses (here: any clean accuracy below 100%, which one epoch on 20 images
+    /// never reaches) is set aside and retrained with the next attempt's seed; still collapsed, its row is kept,
+    /// marked, and left out of the summary. A rerun trains nothing more.
+    func testCollapsedTrainingIsRetriedThenLeftOutOfTheSummary() throws {
+        let tmp = try makeTempDir()
+        let data = try makeMNISTFolder(in: tmp)
+        let plan = tmp.appendingPathComponent("plan.json")
+        try Data("""
+        {"name": "collapse", "dataset": "mnist", "images": 12, "detectors": ["neuroninspect:paper"],
+         "architecture": "input(1,28,28) conv(4,5,pad=2) relu maxpool(2) flatten dense(10)",
+         "training": {"epochs": 1, "batchSize": 8, "minCleanAccuracy": 1.0, "retries": 1}, "benign": 1}
+        """.utf8).write(to: plan)
+        let out = tmp.appendingPathComponent("out")
+        let r = try runCLI(["zoo", "--plan", plan.path, "--out", out.path, "--data", data.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("training collapsed"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("attempt 2"), r.stderr)
+        XCTAssertTrue(r.stdout.contains("1 model(s) whose training collapsed left out"), r.stdout)
+        let fm = FileManager.default
+        let aside = out.appendingPathComponent("models/collapsed")
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: aside.path).sorted(),
+                       ["benign-s1.attempt1.json", "benign-s1.attempt1.onnx", "benign-s1.attempt1.onnx.ckpt"])
+        let row = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("results/benign-s1.neuroninspect-paper.json"))) as? [String: Any]
+        XCTAssertEqual(row?["trainingAttempt"] as? Int, 1)
+        let first = try JSONSerialization.jsonObject(with: Data(contentsOf: aside.appendingPathComponent("benign-s1.attempt1.json"))) as? [String: Any]
+        let firstSeed = (first?["config"] as? [String: Any])?["seed"] as? Int
+        XCTAssertEqual(row?["seed"] as? Int, firstSeed.map { $0 + 1_000_000 }, "the retry's seed is the plan's plus a million")
+        let csv = try String(contentsOf: out.appendingPathComponent("results.csv"), encoding: .utf8)
+        XCTAssertTrue(csv.contains(",1,true,"), csv)
+        let again = try runCLI(["zoo", "--plan", plan.path, "--out", out.path, "--data", data.path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertFalse(again.stderr.contains("] training"), again.stderr)
+        XCTAssertFalse(fm.fileExists(atPath: aside.appendingPathComponent("benign-s1.attempt2.onnx").path), "the last attempt is kept")
+    }
+
     /// A missing plan and an impossible shard end in an error naming the file or the option, before any work.
     func testBadPlanPathAndShard() throws {
         let tmp = try makeTempDir()

@@ -49,6 +49,10 @@ final class ZooTests: XCTestCase {
         XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("strip"), "\($0)") }
         try Data(#"{"name": "x", "dataset": "mnist"}"#.utf8).write(to: url)
         XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("no models"), "\($0)") }
+        try Data(#"{"name": "x", "dataset": "mnist", "benign": 1, "training": {"retries": 2}}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("retries needs training.minCleanAccuracy"), "\($0)") }
+        try Data(#"{"name": "x", "dataset": "mnist", "benign": 1, "training": {"minCleanAccuracy": 50}}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("minCleanAccuracy must be in 0...1"), "\($0)") }
         try Data("{".utf8).write(to: url)
         XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("bad-plan.json"), "\($0)") }
         XCTAssertThrowsError(try ZooPlan.load(URL(fileURLWithPath: "/nonexistent/plan.json"))) { XCTAssertTrue("\($0)".contains("no such file")) }
@@ -99,6 +103,15 @@ final class ZooTests: XCTestCase {
         let s = ZooSummary.of(rows)[0]
         XCTAssertEqual(s.detected, 1); XCTAssertEqual(s.trojaned, 2); XCTAssertEqual(s.falseAlarms, 1); XCTAssertEqual(s.benign, 2)
         XCTAssertEqual(s.rocAUC!, 0.625, accuracy: 1e-12)
+        XCTAssertNil(s.collapsed)
+        // A model whose training collapsed stays in the rows but out of the counts: without troj2 the pairs are
+        // (0.9 > 0.5, 0.9 > 0.3), AUC 1.
+        var marked = rows
+        marked[1].collapsed = true
+        let c = ZooSummary.of(marked)[0]
+        XCTAssertEqual(c.detected, 1); XCTAssertEqual(c.trojaned, 1); XCTAssertEqual(c.falseAlarms, 1); XCTAssertEqual(c.collapsed, 1)
+        XCTAssertEqual(c.rocAUC!, 1, accuracy: 1e-12)
+        XCTAssertTrue(ZooTable(plan: "p", rows: marked, summary: [c]).summaryText.contains("1 model(s) whose training collapsed left out"))
         // Without verification the score is the anomaly index.
         XCTAssertEqual(ZooResult(model: troj1, detector: "d", cleanAccuracy: 1, attackSuccess: 1, report: report(flagged: [5], index: 9, combined: [0.1, 0.2, 0.3], verified: false)).score, 9)
     }

@@ -52,23 +52,41 @@ struct ZooCommand: ParsableCommand {
         var failures: [String] = []
         for (i, m) in models.enumerated() {
             let onnx = dir.appendingPathComponent("models/\(m.name).onnx")
-            if !fm.fileExists(atPath: onnx.path) {
-                printErr("[\(i + 1)/\(models.count)] training \(m.name)\(m.trigger.map { " (\($0) -> \(m.target!))" } ?? " (benign)")")
-                var args = ["--dataset", p.dataset, "--arch", p.architecture, "--epochs", String(p.training.epochs),
-                            "--batch-size", String(p.training.batchSize), "--optimizer", p.training.optimizer,
-                            "--lr", String(p.training.learningRate), "--seed", String(m.seed), "--out", onnx.path]
-                if let d = data { args += ["--data", d] }
-                if let l = p.training.limit { args += ["--limit", String(l)] }
-                if let l = p.training.testLimit { args += ["--test-limit", String(l)] }
-                if p.training.augment { args.append("--augment") }
-                if let t = m.trigger, let target = m.target {
-                    args += ["--trigger", t, "--target", String(target), "--inject-ratio", String(p.training.injectRatio)]
+            // Training attempts already set aside as collapsed (models/collapsed/<name>.attemptK.*).
+            var attempt = collapsedAttempts(of: m.name, in: dir)
+            var outcome: (acc: Double, asr: Double?)?
+            while true {
+                if !fm.fileExists(atPath: onnx.path) {
+                    let seed = m.seed(attempt: attempt)
+                    printErr("[\(i + 1)/\(models.count)] training \(m.name)\(m.trigger.map { " (\($0) -> \(m.target!))" } ?? " (benign)")\(attempt > 0 ? ", attempt \(attempt + 1) (seed \(seed))" : "")")
+                    var args = ["--dataset", p.dataset, "--arch", p.architecture, "--epochs", String(p.training.epochs),
+                                "--batch-size", String(p.training.batchSize), "--optimizer", p.training.optimizer,
+                                "--lr", String(p.training.learningRate), "--seed", String(seed), "--out", onnx.path]
+                    if let d = data { args += ["--data", d] }
+                    if let l = p.training.limit { args += ["--limit", String(l)] }
+                    if let l = p.training.testLimit { args += ["--test-limit", String(l)] }
+                    if p.training.augment { args.append("--augment") }
+                    if let t = m.trigger, let target = m.target {
+                        args += ["--trigger", t, "--target", String(target), "--inject-ratio", String(p.training.injectRatio)]
+                    }
+                    let train = try TrainCommand.parse(args)
+                    try train.run()
                 }
-                let train = try TrainCommand.parse(args)
-                try train.run()
+                let o = try trainingOutcome(onnx)
+                if p.training.collapsed(cleanAccuracy: o.0) {
+                    if attempt < p.training.retries {
+                        printErr("    \(m.name): training collapsed (clean accuracy \(String(format: "%.2f%%", 100 * o.0)) < \(String(format: "%.2f%%", 100 * p.training.minCleanAccuracy!))): set aside as models/collapsed/\(m.name).attempt\(attempt + 1).*, retraining")
+                        try setAsideCollapsed(m.name, attempt: attempt, plan: p, in: dir)
+                        attempt += 1
+                        continue
+                    }
+                    printErr("    \(m.name): training collapsed (clean accuracy \(String(format: "%.2f%%", 100 * o.0))) on every attempt: its rows are kept but left out of the summary")
+                }
+                outcome = (o.0, o.1)
+                break
             }
             if trainOnly { continue }
-            let (acc, asr) = try trainingOutcome(onnx)
+            let (acc, asr) = outcome!
             for d in chosen {
                 let resultURL = ZooResult.url(in: dir, model: m.name, detector: d)
                 if fm.fileExists(atPath: resultURL.path) { continue }
@@ -88,7 +106,7 @@ struct ZooCommand: ParsableCommand {
                         continue
                     }
                 }
-                let row = ZooResult(model: m, detector: d, cleanAccuracy: acc, attackSuccess: asr, report: report)
+                let row = ZooResult(model: m, detector: d, cleanAccuracy: acc, attackSuccess: asr, report: report, trainingAttempt: attempt)
                 try writeJSON(row, to: resultURL)
                 printErr("    flagged \(row.flagged.isEmpty ? "-" : row.flagged.map(String.init).joined(separator: ",")) (\(row.correct ? "correct" : "wrong")), score \(String(format: "%.3f", row.score))")
             }
@@ -124,6 +142,44 @@ struct ZooCommand: ParsableCommand {
             guard fm.fileExists(atPath: clean.path) else { throw error }
         }
         return clean
+    }
+
+    /// How many training attempts of `model` were set aside as collapsed (`models/collapsed/<model>.attemptK.onnx`).
+    func collapsedAttempts(of model: String, in dir: URL) -> Int {
+        let folder = dir.appendingPathComponent("models/collapsed")
+        var k = 0
+        while FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(model).attempt\(k + 1).onnx").path) { k += 1 }
+        return k
+    }
+
+    /// Moves a collapsed model (its ONNX, training and attack sidecars, checkpoint), every detector result and
+    /// report made with it, and its Neural Cleanse work folders into `models/collapsed/` as attempt `k + 1`,
+    /// so the retrained model starts clean and the evidence is kept. The checkpoint and results move before
+    /// the ONNX (whose move marks the attempt as set aside: a run killed before it redoes the move, and no
+    /// retraining resumes from the old checkpoint or keeps the old results); the sidecars, which a retraining
+    /// overwrites, move after it.
+    func setAsideCollapsed(_ model: String, attempt k: Int, plan p: ZooPlan, in dir: URL) throws {
+        let fm = FileManager.default
+        let folder = dir.appendingPathComponent("models/collapsed")
+        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        let tag = "\(model).attempt\(k + 1)"
+        func move(_ from: URL, _ name: String) throws {
+            guard fm.fileExists(atPath: from.path) else { return }
+            let to = folder.appendingPathComponent(name)
+            try? fm.removeItem(at: to)
+            try fm.moveItem(at: from, to: to)
+        }
+        let models = dir.appendingPathComponent("models")
+        try move(models.appendingPathComponent(model + ".onnx.ckpt"), tag + ".onnx.ckpt")
+        for d in p.detectors {
+            let safe = d.replacingOccurrences(of: ":", with: "-")
+            try move(ZooResult.url(in: dir, model: model, detector: d), "\(tag).\(safe).json")
+            try move(ZooResult.reportURL(in: dir, model: model, detector: d), "\(tag).\(safe).report.json")
+            let work = dir.appendingPathComponent("cleanse-work/\(model)\(ZooPlan.detectorSpec(d)?.images.map { "@\($0)" } ?? "")")
+            if d.hasPrefix("neural-cleanse") { try move(work, "\(tag).\(work.lastPathComponent).cleanse-work") }
+        }
+        try move(models.appendingPathComponent(model + ".onnx"), tag + ".onnx")
+        for ext in [".json", ".attack.json"] { try move(models.appendingPathComponent(model + ext), tag + ext) }
     }
 
     /// Clean accuracy (from `M.json`) and attack success (from `M.attack.json`, trojaned models only).
