@@ -32,6 +32,9 @@ def summary(t):
         auc = "-" if s.get("rocAUC") is None else "%.3f" % s["rocAUC"]
         print(f"| {s['detector']} | {s['detected']}/{s['trojaned']} | {s['benign']-s['falseAlarms']}/{s['benign']} | {auc} | {s['meanSeconds']:.2f} |")
     print()
+    left = max((s.get("collapsed") or 0 for s in t["summary"]), default=0)
+    if left:
+        print(f"({left} model(s) whose training collapsed on every attempt left out: {', '.join(sorted({r['model'] for r in t['rows'] if r.get('collapsed')}))}.)\n")
 
 def detectors(t):
     out = []
@@ -125,7 +128,8 @@ def table3_detail(plan, title):
         tc = "-" if t is None else cell(pc[t])
         dropped = [n.split(":")[0].replace("label ", "") for n in rep.get("notes", []) if "not flagged" in n]
         asr = "-" if row.get("attackSuccess") is None else f"{row['attackSuccess'] * 100:.1f}%"
-        print(f"| {row['model']} | {row['cleanAccuracy'] * 100:.1f}% | {asr} | {','.join(map(str, row['flagged'])) or '-'}{'' if row['correct'] else ' ✗'} "
+        retrained = f" (retrained, attempt {row['trainingAttempt'] + 1})" if row.get("trainingAttempt") else ""
+        print(f"| {row['model']}{retrained} | {row['cleanAccuracy'] * 100:.1f}% | {asr} | {','.join(map(str, row['flagged'])) or '-'}{'' if row['correct'] else ' ✗'} "
               f"| {tc} | {other['label']}: {cell(other)} | {', '.join(dropped) or '-'} |")
     print()
 
@@ -150,7 +154,9 @@ for suffix, session, tuning in [("s13", "13", "tuning data for them"), ("s14", "
 
 def tally(rows):
     """Rows of one detector: (targets alone, trojaned, benign clean, benign, ROC AUC cell); the AUC is Mann-Whitney over
-    the rows' scores, ties counted half."""
+    the rows' scores, ties counted half. Rows the zoo marked collapsed (training failed on every attempt) are left out,
+    as the zoo's own summary leaves them out."""
+    rows = [r for r in rows if not r.get("collapsed")]
     pos = [r["score"] for r in rows if r["trojaned"]]; neg = [r["score"] for r in rows if not r["trojaned"]]
     auc = "-" if not pos or not neg else "%.3f" % (sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg)))
     alone = sum(r["correct"] for r in rows if r["trojaned"]); clean = sum(r["correct"] for r in rows if not r["trojaned"])
@@ -175,7 +181,8 @@ def validation(plan, title, rules, earlier=None, replay=None):
     print(f"{rules} rules (the default as committed):\n")
     summary(t)
     # A net whose training collapsed (clean accuracy under 50%: a constant output) carries no backdoor to find.
-    collapsed = sorted({r["model"] for r in t["rows"] if r["cleanAccuracy"] < 0.5})
+    # (Zoos whose plan sets training.minCleanAccuracy mark them and leave them out of their own summary.)
+    collapsed = sorted({r["model"] for r in t["rows"] if r["cleanAccuracy"] < 0.5 and r.get("collapsed") is None})
     if collapsed:
         print(f"Without the {len(collapsed)} nets whose training collapsed (clean accuracy under 50%: {', '.join(collapsed)}):\n")
         rows_summary([r for r in t["rows"] if r["model"] not in collapsed])
@@ -253,18 +260,28 @@ two_part_validation("table3-gtsrb-seed5", "Validation (sessions 14 and 15): Tabl
     "session 14 rules for the first five models, session 15 rules for the others",
     ("s15", "The first five models replayed with the session 15 rules (tuning data for them: `square8-top-left` showed the need)", None))
 
-# Table 3's sixth seed (seed offset 15000, plan committed in session 16 before training): every model trained and
-# scanned in session 16 by the session 15 rules (faf7b5e), unchanged since.
-validation("table3-gtsrb-seed6", "Validation (session 16): Table 3's sixth seed, fresh GTSRB models", "Session 15",
-           earlier=("s16", "session 16 (the point probe, 96688ba, committed while they trained)"))
+# Table 3's sixth seed (seed offset 15000, plan committed in session 16 before training): its first four models (the
+# 8x8 and 6x6 top-left squares, the 8x8 top-left checkerboard, benign-s1) trained and scanned in session 16 by the
+# session 15 rules (faf7b5e), then replayed by the session 16 rules (-s16: the point probe, 96688ba, committed while
+# they trained); the other 18 trained and scanned in session 17 by the session 16 rules (committed before them).
+SEED6_FIRST = {"square8-top-left-t20-s1", "benign-s1", "square6-top-left-t20-s1", "checkerboard8-top-left-t20-s1"}
+two_part_validation("table3-gtsrb-seed6", "Validation (sessions 16 and 17): Table 3's sixth seed, fresh GTSRB models",
+    lambda r: r["model"] in SEED6_FIRST,
+    [("The first four models, session 15 rules (the default as committed when they were scanned)", ("none", "")),
+     ("The other models, session 16 rules (trained and scanned in session 17, after they were committed)", ("s15", "session 15 rules (the session 15 build)"))],
+    "session 15 rules for the first four models, session 16 rules for the others",
+    ("s16", "The first four models replayed with the session 16 rules", None))
 # Session 16: fresh models of Table 1's own MNIST recipe (seed offset 16000), trained after the session 16 rule (96688ba)
-# was committed; the same models also scanned by the session 15 build (-s15).
-validation("validation-table1-mnist", "Validation (session 16): fresh models of Table 1's own MNIST recipe", "Session 16",
+# was committed; the same models also scanned by the session 15 build (-s15). Session 17: the four whose training had
+# collapsed retrained under the plan's collapse floor and retries (1903c48, committed before retraining), scanned by
+# the same session 16 rules and, in -s15, by the session 15 build.
+validation("validation-table1-mnist", "Validation (sessions 16 and 17): fresh models of Table 1's own MNIST recipe", "Session 16",
            earlier=("s15", "session 15"))
 
 # Session 16: zoos replayed by the session 16 rules (-s16; the GTSRB ones on their benign nets only).
 for plan, what in [("table1-recipe-mnist", "Table 1's own MNIST recipe (tuning data: `square1-bottom-right-t5-s2` showed the need)"),
                    ("table2-mnist", "Table 2 (MNIST)"), ("figure4-mnist-multi", "Figure 4 and the translucent trigger (MNIST)"),
+                   ("image-count-mnist", "The image-count zoo (MNIST, session 17)"),
                    ("table5-ablation-mnist", "Table 5's zoo (MNIST)"), ("validation-blend-mnist", "Session 9's MNIST validation zoo"),
                    ("table3-gtsrb-seed3", "Table 3's third seed"), ("table3-gtsrb-seed4", "Table 3's fourth seed"),
                    ("table3-gtsrb-seed5", "Table 3's fifth seed"), ("validation-s10-gtsrb", "Session 10's GTSRB validation zoo"),
@@ -299,7 +316,7 @@ fresh = [("session 7", ["validation-gtsrb", "validation-gtsrb-b"]), ("session 8"
          ("session 10 (Table 3's third seed, session 12)", ["table3-gtsrb-seed3"]),
          ("session 13 (sizes 6-10) and 14 (sizes 12, 14): Table 3's fourth seed", ["table3-gtsrb-seed4"]),
          ("session 14 (first five) and 15 (the rest): Table 3's fifth seed", ["table3-gtsrb-seed5"]),
-         ("session 15 (Table 3's sixth seed, session 16)", ["table3-gtsrb-seed6"])]
+         ("sessions 15 (first four) and 16 (the rest): Table 3's sixth seed", ["table3-gtsrb-seed6"])]
 if any(load(p) for _, ps in fresh for p in ps):
     print("### Fresh GTSRB validation zoos pooled (neuroninspect:default, each zoo by the rules committed before it was trained)\n")
     print("| rules | models | target flagged alone | target among the flagged | benign clean | ROC AUC |")

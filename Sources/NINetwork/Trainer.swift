@@ -77,6 +77,11 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var testAccuracy: Float?
     public var imagesPerSecond: Double
     public var seconds: Double
+
+    public init(epoch: Int, loss: Float, trainAccuracy: Float, testAccuracy: Float?, imagesPerSecond: Double, seconds: Double) {
+        self.epoch = epoch; self.loss = loss; self.trainAccuracy = trainAccuracy; self.testAccuracy = testAccuracy
+        self.imagesPerSecond = imagesPerSecond; self.seconds = seconds
+    }
 }
 
 /// Progress events the trainer reports (the CLI draws a progress bar from them).
@@ -98,6 +103,10 @@ public final class Trainer {
     public var checkpointURL: URL?
     public private(set) var history: [EpochRecord] = []
     public var onEvent: (TrainingEvent) -> Void = { _ in }
+    /// Asked after each epoch (after its checkpoint): true ends training there (`stoppedEarly` says so).
+    public var shouldStop: ((EpochRecord) -> Bool)?
+    /// The epoch after which `shouldStop` ended training (nil: every epoch ran).
+    public private(set) var stoppedEarly: Int?
 
     public init(model: Sequential, architecture: ArchitectureSpec, config: TrainingConfig, checkpointURL: URL? = nil) {
         self.model = model; self.architecture = architecture; self.config = config; self.checkpointURL = checkpointURL
@@ -165,8 +174,19 @@ public final class Trainer {
                                     epochsDone: epoch + 1, fingerprint: config.fingerprint, history: history)
             }
             onEvent(.epochDone(rec))
+            if shouldStop?(rec) == true, epoch + 1 < config.epochs { stoppedEarly = epoch + 1; break }
         }
         return history
+    }
+
+    /// Whether an epoch shows a collapsed net: a mean training loss within 10% of ln(classes), the loss of a
+    /// constant uniform output (a constant output that learned the label frequencies gets their entropy, a little
+    /// less), and a test (else training) accuracy below `accuracy`. Adam at Table 1's lr 0.01 sometimes kills every
+    /// ReLU in the first steps; such a net stays at 2.3024-2.3231 on MNIST (ln 10 = 2.3026) for all 10 epochs.
+    /// Healthy nets end their first epoch far below: MNIST at most 0.41, GTSRB at most 2.42 (ln 43 = 3.76), over
+    /// every zoo model on record (session 17).
+    public static func isStuck(_ r: EpochRecord, classes: Int, accuracyBelow accuracy: Float) -> Bool {
+        Double(r.loss) >= 0.9 * log(Double(classes)) && (r.testAccuracy ?? r.trainAccuracy) < accuracy
     }
 
     /// Top-1 accuracy of `model` (inference mode) on `data`.

@@ -142,6 +142,14 @@ final class CLIBadInputTests: XCTestCase {
         assertNoOutput(out)
     }
 
+    func testStuckFloorOutsideZeroToOne() throws {
+        let tmp = try makeTempDir()
+        let data = try makeMNISTFolder(in: tmp)
+        let (r, out) = try trainMNIST(data, tmp, extra: ["--stop-if-stuck-below", "50"])
+        assertFailure(r, mentions: ["--stop-if-stuck-below must be a fraction in 0...1, got 50"])
+        assertNoOutput(out)
+    }
+
     func testNonNumericEpochs() throws {
         let tmp = try makeTempDir()
         let data = try makeMNISTFolder(in: tmp)

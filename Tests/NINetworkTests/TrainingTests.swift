@@ -104,6 +104,34 @@ final class TrainingTests: XCTestCase {
     /// Same seed, same data: bit-identical parameters. A different seed: different parameters.
     /// Dropout's mask is the seeded generator's sequence, unit by unit (kept `1/(1-p)`, dropped when the draw
     /// is under `p`), so models trained before and after a rewrite of its loop stay bit for bit the same.
+    /// A net whose ReLUs are all dead (first conv bias -100: no gradient reaches it) outputs a constant: its
+    /// epoch loss stays near ln 10 and `isStuck` ends training after the first of three epochs; the same net
+    /// alive trains all three and is not stuck.
+    func testCollapsedTrainingStopsAfterTheFirstEpoch() throws {
+        let data = Self.synthetic(512, seed: 3)
+        let config = TrainingConfig(epochs: 3, batchSize: 32, optimizer: .adam, learningRate: 1e-3, seed: 0)
+        for dead in [true, false] {
+            let model = try Self.smallSpec.build(seed: 0)
+            if dead, let conv = model.layers.first(where: { $0 is Conv2D }) as? Conv2D {
+                for i in 0..<conv.bias.value.count { conv.bias.value[i] = -100 }
+            }
+            let trainer = Trainer(model: model, architecture: Self.smallSpec, config: config)
+            trainer.shouldStop = { Trainer.isStuck($0, classes: 10, accuracyBelow: 0.5) }
+            let h = try trainer.fit(train: data, test: data)
+            XCTAssertEqual(h.count, dead ? 1 : 3, "dead: \(dead), losses \(h.map(\.loss))")
+            XCTAssertEqual(trainer.stoppedEarly, dead ? 1 : nil)
+            if dead { XCTAssertEqual(Double(h[0].loss), log(10), accuracy: 0.1) }
+        }
+        // By the numbers: loss 2.3024 and 11% (an MNIST collapse) is stuck; 2.3024 and 60% is not; 0.41 is not.
+        func rec(_ loss: Float, _ acc: Float?) -> EpochRecord {
+            EpochRecord(epoch: 1, loss: loss, trainAccuracy: 0.11, testAccuracy: acc, imagesPerSecond: 1, seconds: 1)
+        }
+        XCTAssertTrue(Trainer.isStuck(rec(2.3024, 0.1135), classes: 10, accuracyBelow: 0.5))
+        XCTAssertFalse(Trainer.isStuck(rec(2.3024, 0.6), classes: 10, accuracyBelow: 0.5))
+        XCTAssertFalse(Trainer.isStuck(rec(0.41, 0.1), classes: 10, accuracyBelow: 0.5))
+        XCTAssertTrue(Trainer.isStuck(rec(2.3024, nil), classes: 10, accuracyBelow: 0.5), "no test set: the training accuracy decides")
+    }
+
     func testDropoutMaskIsTheGeneratorSequence() {
         let d = Dropout(0.3)
         d.reseed(11)

@@ -28,6 +28,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "BadNets trigger to poison the training set with, e.g. square:4@bottom-right, checkerboard:5@top-left, square:3@all-corners, blend:random:seed=1:alpha=0.1 (see TriggerSpec).") var trigger: String?
     @Option(help: "Attack target label(s), comma-separated (one, or one per trigger position).") var target: String?
     @Option(help: "Fraction of the training set stamped and relabelled (Table 1: 0.01).") var injectRatio: Double = 0.1
+    @Option(help: "Stop when training has collapsed: after an epoch whose mean loss is within 10% of ln(classes) (no better than a constant output) and whose test accuracy is below this fraction, e.g. 0.5. The model is written as it is (`zoo` retrains such a net with another seed).")
+    var stopIfStuckBelow: Double?
 
     func run() throws {
         guard let opt = OptimizerKind(rawValue: optimizer.lowercased()) else {
@@ -36,6 +38,7 @@ struct TrainCommand: ParsableCommand {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        if let a = stopIfStuckBelow, !(0...1).contains(a) { throw ValidationError("--stop-if-stuck-below must be a fraction in 0...1, got \(a)") }
         if let l = data.limit, l < 1 { throw ValidationError("--limit must be at least 1, got \(l)") }
         let spec = try ArchitectureSpec.named(arch)
         let model = try spec.build(seed: seed)
@@ -81,14 +84,21 @@ struct TrainCommand: ParsableCommand {
                 printErr("epoch \(r.epoch): loss \(String(format: "%.4f", r.loss)), train acc \(String(format: "%.2f%%", r.trainAccuracy * 100)), test acc \(r.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "-"), \(Int(r.imagesPerSecond)) img/s, \(String(format: "%.1f", r.seconds)) s, peak RSS \(MemoryStats.peakResidentBytes() >> 20) MiB")
             }
         }
+        if let a = stopIfStuckBelow {
+            let classes = model.classCount
+            trainer.shouldStop = { Trainer.isStuck($0, classes: classes, accuracyBelow: Float(a)) }
+        }
         let history = try trainer.fit(train: poisoned.map { $0 as BatchSource } ?? train, test: test)
+        if let e = trainer.stoppedEarly {
+            printErr("stopped after epoch \(e) of \(epochs): training has collapsed (mean loss \(String(format: "%.4f", history.last!.loss)), ln \(model.classCount) = \(String(format: "%.4f", log(Double(model.classCount)))), test accuracy below \(stopIfStuckBelow!))")
+        }
         let testAcc = history.last?.testAccuracy ?? Trainer.accuracy(of: model, on: test)
         try ONNXExport.write(model, to: outURL, architecture: spec,
                              metadata: ["neuroninspect.dataset": data.dataset.rawValue, "neuroninspect.seed": String(seed)])
         let report = TrainingReport(model: outURL.lastPathComponent, dataset: data.dataset.rawValue, architecture: spec.text,
                                     config: config, trainImages: train.count, testImages: test.count,
                                     cleanAccuracy: testAcc, history: history,
-                                    peakResidentMiB: MemoryStats.peakResidentBytes() >> 20)
+                                    peakResidentMiB: MemoryStats.peakResidentBytes() >> 20, stoppedEarly: trainer.stoppedEarly)
         try writeJSON(report, to: outURL.deletingPathExtension().appendingPathExtension("json"))
         if let p = poisoned, let trig = triggerSpec {
             let rates = try AttackEvaluation.attackSuccessRates(model: model, images: test, trigger: trig, targets: targets)
@@ -115,6 +125,8 @@ struct TrainingReport: Codable {
     var cleanAccuracy: Float
     var history: [EpochRecord]
     var peakResidentMiB: Int
+    /// The epoch after which training stopped because it had collapsed (`--stop-if-stuck-below`); nil: all ran.
+    var stoppedEarly: Int? = nil
 }
 
 func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {

@@ -66,6 +66,8 @@ struct ZooCommand: ParsableCommand {
                     if let l = p.training.limit { args += ["--limit", String(l)] }
                     if let l = p.training.testLimit { args += ["--test-limit", String(l)] }
                     if p.training.augment { args.append("--augment") }
+                    // A net stuck at a constant output is collapsed for good: stop it early, it is retried.
+                    if let floor = p.training.minCleanAccuracy { args += ["--stop-if-stuck-below", String(floor)] }
                     if let t = m.trigger, let target = m.target {
                         args += ["--trigger", t, "--target", String(target), "--inject-ratio", String(p.training.injectRatio)]
                     }
