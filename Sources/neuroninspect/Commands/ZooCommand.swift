@@ -57,22 +57,8 @@ struct ZooCommand: ParsableCommand {
             var outcome: (acc: Double, asr: Double?)?
             while true {
                 if !fm.fileExists(atPath: onnx.path) {
-                    let seed = m.seed(attempt: attempt)
-                    printErr("[\(i + 1)/\(models.count)] training \(m.name)\(m.trigger.map { " (\($0) -> \(m.target!))" } ?? " (benign)")\(attempt > 0 ? ", attempt \(attempt + 1) (seed \(seed))" : "")")
-                    var args = ["--dataset", p.dataset, "--arch", p.architecture, "--epochs", String(p.training.epochs),
-                                "--batch-size", String(p.training.batchSize), "--optimizer", p.training.optimizer,
-                                "--lr", String(p.training.learningRate), "--seed", String(seed), "--out", onnx.path]
-                    if let d = data { args += ["--data", d] }
-                    if let l = p.training.limit { args += ["--limit", String(l)] }
-                    if let l = p.training.testLimit { args += ["--test-limit", String(l)] }
-                    if p.training.augment { args.append("--augment") }
-                    // A net stuck at a constant output is collapsed for good: stop it early, it is retried.
-                    if let floor = p.training.minCleanAccuracy { args += ["--stop-if-stuck-below", String(floor)] }
-                    if let t = m.trigger, let target = m.target {
-                        args += ["--trigger", t, "--target", String(target), "--inject-ratio", String(p.training.injectRatio)]
-                    }
-                    let train = try TrainCommand.parse(args)
-                    try train.run()
+                    printErr("[\(i + 1)/\(models.count)] training \(m.name)\(m.trigger.map { " (\($0) -> \(m.target!))" } ?? " (benign)")\(attempt > 0 ? ", attempt \(attempt + 1) (seed \(m.seed(attempt: attempt)))" : "")")
+                    try train(m, attempt: attempt, plan: p, to: onnx)
                 }
                 let o = try trainingOutcome(onnx)
                 if p.training.collapsed(cleanAccuracy: o.0) {
@@ -144,6 +130,23 @@ struct ZooCommand: ParsableCommand {
             guard fm.fileExists(atPath: clean.path) else { throw error }
         }
         return clean
+    }
+
+    /// Trains one model of the plan through the `train` command (the same code path a user runs).
+    func train(_ m: ZooModel, attempt: Int, plan p: ZooPlan, to onnx: URL) throws {
+        var args = ["--dataset", p.dataset, "--arch", p.architecture, "--epochs", String(p.training.epochs),
+                    "--batch-size", String(p.training.batchSize), "--optimizer", p.training.optimizer,
+                    "--lr", String(p.training.learningRate), "--seed", String(m.seed(attempt: attempt)), "--out", onnx.path]
+        if let d = data { args += ["--data", d] }
+        if let l = p.training.limit { args += ["--limit", String(l)] }
+        if let l = p.training.testLimit { args += ["--test-limit", String(l)] }
+        if p.training.augment { args.append("--augment") }
+        // A net stuck at a constant output has collapsed for good: it stops early, and is retried.
+        if let floor = p.training.minCleanAccuracy { args += ["--stop-if-stuck-below", String(floor)] }
+        if let t = m.trigger, let target = m.target {
+            args += ["--trigger", t, "--target", String(target), "--inject-ratio", String(p.training.injectRatio)]
+        }
+        try TrainCommand.parse(args).run()
     }
 
     /// How many training attempts of `model` were set aside as collapsed (`models/collapsed/<model>.attemptK.onnx`).
