@@ -288,7 +288,7 @@ for plan, what in [("table1-recipe-mnist", "Table 1's own MNIST recipe (tuning d
                    ("validation-s11-gtsrb", "Session 11's GTSRB validation zoo"), ("validation-blend-gtsrb", "Session 9's GTSRB validation zoo")]:
     if load(plan + "-s16"):
         rows = load(plan + "-s16")["rows"]
-        print(f"### {what} replayed by the session 16 rules ({len(rows)} of its models)\n")
+        print(f"### {what} replayed by the session 16 rules ({len({r['model'] for r in rows})} of its models)\n")
         summary(load(plan + "-s16"))
 
 # Session 15: the tuning zoos replayed by the session 15 rules (those that ran; the folder holds only the rows run).
