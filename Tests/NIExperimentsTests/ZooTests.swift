@@ -51,6 +51,8 @@ final class ZooTests: XCTestCase {
         XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("no models"), "\($0)") }
         try Data(#"{"name": "x", "dataset": "mnist", "benign": 1, "training": {"retries": 2}}"#.utf8).write(to: url)
         XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("retries needs training.minCleanAccuracy"), "\($0)") }
+        try Data(#"{"name": "x", "dataset": "mnist", "benign": 1, "training": {"minCleanAccuracy": 0.5, "retries": 11}}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("retries must be 0...10, got 11"), "\($0)") }
         try Data(#"{"name": "x", "dataset": "mnist", "benign": 1, "training": {"minCleanAccuracy": 50}}"#.utf8).write(to: url)
         XCTAssertThrowsError(try ZooPlan.load(url)) { XCTAssertTrue("\($0)".contains("minCleanAccuracy must be in 0...1"), "\($0)") }
         try Data("{".utf8).write(to: url)
